@@ -1,0 +1,271 @@
+"""Grading one submission: submission → sandbox (harness inside) → trace → checks → report.
+
+`Grader` holds what a batch shares (rubric, data, sandbox backend); `Grader.grade(path)` always returns a
+Report, whatever the file holds. Only setup problems (no data, no sandbox, no GPU) raise SetupError.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import checks, data, sandbox, static, submission
+from grader.checks import Context, Evaluation
+from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
+                           Training)
+from grader.rubric import Limits, Rubric
+from grader.trace import Trace
+
+EVAL_TIMEOUT_S = 120
+TAIL_BYTES = 65536
+
+
+class SetupError(Exception):
+    """The grader cannot grade anything as configured (data, sandbox, device). CLI exit status 2."""
+
+
+@dataclass
+class Options:
+    rubric: Rubric = field(default_factory=Rubric)
+    device: str = "auto"
+    data_dir: Path | None = None
+    seed: int | None = None
+    timeout: float | None = None
+    sandbox: str = "auto"
+    image: str = "grader:latest"
+    jobs: int = 1
+    allow_download: bool = True
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if sandbox.cuda_present() else "cpu"
+    if device == "cuda" and not sandbox.cuda_present():
+        raise SetupError("--device cuda was asked for, but this machine has no NVIDIA GPU (no /dev/nvidiactl)")
+    if device not in ("cpu", "cuda"):
+        raise SetupError(f"unknown device '{device}' (choose auto, cpu or cuda)")
+    return device
+
+
+class Grader:
+    def __init__(self, options: Options | None = None, backend: sandbox.Sandbox | None = None, log=None):
+        self.options = opts = options or Options()
+        self.rubric = opts.rubric
+        self.seed = self.rubric.seed if opts.seed is None else opts.seed
+        limits = self.rubric.limits.model_copy()
+        if opts.timeout is not None:
+            limits.timeout_s = opts.timeout
+        self.cpus = limits.cpus or max(1.0, (os.cpu_count() or 1) / max(1, opts.jobs))
+        self.limits = limits
+        self.device = resolve_device(opts.device)
+        try:
+            self.backend = backend or sandbox.select(opts.sandbox, sandbox.Settings(image=opts.image))
+        except sandbox.SandboxUnavailable as exc:
+            raise SetupError(str(exc)) from exc
+        folder = data.resolve_dir(opts.data_dir)
+        try:
+            explicit = bool(opts.data_dir or os.environ.get("GRADER_DATA_DIR"))
+            self.files = data.ensure(folder, allow_download=opts.allow_download and not explicit,
+                                     log=log or (lambda msg: None))
+        except data.DataMissing as exc:
+            raise SetupError(str(exc)) from exc
+
+    # ------------------------------------------------------------------ one submission
+    def grade(self, path: Path) -> Report:
+        started = time.monotonic()
+        path = Path(path)
+        try:
+            sub = submission.load(path)
+        except submission.InvalidSubmission as exc:
+            info = SubmissionInfo(path=str(path), name=path.name, kind=_kind_of(path),
+                                  size_bytes=path.stat().st_size if path.is_file() else None)
+            return self._no_run(info, Status.invalid_submission, f"Not graded: {exc}.", str(exc), started)
+        info = SubmissionInfo(path=str(path), name=sub.name, sha256=sub.sha256, kind=sub.kind, size_bytes=sub.size)
+        facts = static.analyse(sub.source)
+        if facts.syntax_error:
+            err = facts.syntax_error
+            where = sub.where(err["line"])
+            detail = f"SyntaxError at {where}: {err['message']}" + (f" (`{err['text']}`)" if err["text"] else "")
+            return self._no_run(info, Status.syntax_error, f"Python cannot parse the file: {detail}.", detail, started,
+                                warnings=sub.warnings, hint="fix the syntax error; `python -m py_compile FILE` "
+                                                            "shows it without running anything")
+        try:
+            return self._run(sub, info, facts, started)
+        except Exception as exc:  # a bug of ours must not cost a batch its other results
+            return self._no_run(info, Status.internal_error, f"The grader failed: {type(exc).__name__}: {exc}",
+                                f"internal error: {exc}", started, warnings=sub.warnings,
+                                hint="this is the grader's fault, not yours: report it with the JSON report")
+
+    def _run(self, sub: submission.Submission, info: SubmissionInfo, facts, started: float) -> Report:
+        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+            tmp = Path(tmp)
+            script = tmp / _script_name(sub.path)
+            script.write_text(sub.source, encoding="utf-8")
+            spec = tmp / "spec.json"
+            spec.write_text(json.dumps(self._spec(script.name, sub.kind)))
+            inputs = {script.name: script, "spec.json": spec}
+            if not self.backend.baked("train-images"):
+                inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
+            job = sandbox.Job("grader.harness.supervisor", inputs, self.limits,
+                              timeout_s=self.limits.timeout_s + self.limits.grace_s + 30, device=self.device,
+                              cpus=self.cpus)
+            result = self.backend.run(job)
+            trace = Trace.from_stream(result.stdout)
+            if trace.sup is not None:
+                trace.sup["oom"] = result.oom
+            evaluation = self._evaluate(trace, tmp)
+        return self._report(sub, info, facts, trace, result, evaluation, job, started)
+
+    def _spec(self, script: str, kind: str) -> dict:
+        return {
+            "submission": f"in/{script}", "kind": kind,
+            "train_images": self.backend.baked("train-images") or "in/train-images",
+            "train_labels": self.backend.baked("train-labels") or "in/train-labels",
+            "train_examples": self.rubric.train_examples, "eval_examples": self.rubric.eval_examples,
+            "seed": self.seed, "threads": max(1, math.ceil(self.cpus)), "device": self.device,
+            "timeout_s": self.limits.timeout_s, "grace_s": self.limits.grace_s,
+            "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
+        }
+
+    def _evaluate(self, trace: Trace, tmp: Path) -> Evaluation | None:
+        model = trace.model or {}
+        if trace.artifact is None or not model.get("preprocess"):
+            return None
+        (tmp / "model.pt2").write_bytes(trace.artifact)
+        (tmp / "request.json").write_text(json.dumps({"test_images": "in/test-images", "test_labels": "in/test-labels",
+                                                      "preprocess": model["preprocess"], "batch": model["batch"]}))
+        inputs = {"model.pt2": tmp / "model.pt2", "request.json": tmp / "request.json",
+                  "test-images": self.files["test_images"], "test-labels": self.files["test_labels"]}
+        # no GPU and no submission code here: only the exported graph and the test set
+        job = sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=EVAL_TIMEOUT_S, device="cpu", cpus=1)
+        result = self.backend.run(job)
+        lines = [ln for ln in result.stdout.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
+        try:
+            answer = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
+        return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
+                          seconds=answer.get("seconds"), error=answer.get("error"))
+
+    # ------------------------------------------------------------------ reports
+    def _sandbox_info(self, job: sandbox.Job | None) -> Sandbox:
+        enforced = self.backend.enforced(job) if job else {}
+        return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
+
+    def _report(self, sub, info, facts, trace: Trace, result: sandbox.Result, evaluation, job, started) -> Report:
+        status, why = classify(trace, result)
+        ctx = Context(trace, facts, self.rubric, evaluation, where=sub.where,
+                      limits={"timeout_s": self.limits.timeout_s, "memory_mb": self.limits.memory_mb})
+        results = []
+        points = self.rubric.points.model_dump()
+        for check_id, title, fn in checks.CHECKS:
+            if status == Status.internal_error:
+                out = checks.Outcome(False, "not graded: the grader failed before it could observe this")
+            else:
+                out = fn(ctx)
+            results.append(CheckResult(id=check_id, title=_title(check_id, title, self.rubric), passed=out.passed,
+                                       points=points[check_id] if out.passed else 0, max_points=points[check_id],
+                                       message=out.message, hint=None if out.passed else out.hint,
+                                       evidence=out.evidence))
+        start = trace.start or {}
+        tail, truncated, total = trace.output_tail()
+        steps = trace.of("step")
+        warnings = list(sub.warnings) + [n["text"] for n in trace.of("note")]
+        if trace.sup and trace.sup.get("out_capped"):
+            warnings.append(f"the submission printed {total:,} bytes; only the first {self.limits.output_bytes:,} "
+                            "were kept live (the report shows the last lines)")
+        if not self.backend.isolated:
+            warnings.append("graded with --sandbox none: the submission ran unisolated, as you")
+        if why:
+            warnings.append(why)
+        score = sum(r.points for r in results)
+        return Report(
+            submission=info, status=status, message=_summary(status, results, score, self.rubric.max_score),
+            score=score, max_score=self.rubric.max_score, checks=results,
+            training=Training(
+                epochs=len(ctx.complete), batches_per_epoch=ctx.complete[0].batches if ctx.complete else None,
+                epoch_losses=[round(e.mean_loss, 4) for e in ctx.complete if e.mean_loss is not None],
+                train_examples=trace.train_size or self.rubric.train_examples,
+                examples_trained=trace.examples_trained,
+                accuracy=evaluation.accuracy if evaluation else None,
+                eval_examples=evaluation.examples if evaluation else None,
+                device=steps[0].get("device") if steps else None, seed=self.seed),
+            timings=Timings(total_s=round(time.monotonic() - started, 3), sandbox_s=round(result.wall_s, 3),
+                            import_s=trace.phase("import"), submission_s=(trace.end or {}).get("seconds"),
+                            export_s=trace.phase("export"), evaluate_s=evaluation.seconds if evaluation else None),
+            environment=Environment(python=start.get("python"), torch=start.get("torch"),
+                                    torchvision=start.get("torchvision"),
+                                    device=start.get("gpu") or self.device),
+            output=Output(stdout_tail=tail, truncated=truncated, total_bytes=total),
+            sandbox=self._sandbox_info(job), warnings=warnings)
+
+    def _no_run(self, info, status: Status, message: str, detail: str, started: float, warnings=(),
+                hint: str | None = None) -> Report:
+        points = self.rubric.points.model_dump()
+        results = [CheckResult(id=cid, title=_title(cid, title, self.rubric), passed=False, points=0,
+                               max_points=points[cid], message=detail if cid == "runs" else "not run",
+                               hint=hint if cid == "runs" else None)
+                   for cid, title, _ in checks.CHECKS]
+        return Report(submission=info, status=status, message=message, score=0, max_score=self.rubric.max_score,
+                      checks=results, training=Training(seed=self.seed, train_examples=self.rubric.train_examples),
+                      timings=Timings(total_s=round(time.monotonic() - started, 3)), warnings=list(warnings),
+                      sandbox=self._sandbox_info(None))
+
+
+def classify(trace: Trace, result: sandbox.Result) -> tuple[Status, str | None]:
+    """The report's status, and a warning explaining it where the trace alone does not."""
+    sup = trace.sup
+    if sup is None or "error" in sup:
+        err = result.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        if result.timed_out:
+            return Status.timeout, "the sandbox was killed at the host's deadline"
+        return Status.internal_error, "the sandbox returned no result: " + (" | ".join(err) or (sup or {}).get("error", "?"))
+    if result.oom:
+        return Status.memory_limit, None
+    outcome = checks.run_outcome(trace)
+    if outcome == "ok":
+        return Status.graded, None
+    if outcome == "exception":
+        exc = (trace.exception or {}).get("type")
+        return (Status.import_error if exc in ("ModuleNotFoundError", "ImportError") else Status.runtime_error), None
+    if outcome == "memory":
+        return Status.memory_limit, None
+    if outcome == "timeout":
+        return Status.timeout, None
+    if outcome == "exit":
+        return Status.runtime_error, None
+    if trace.phase("data") is None:  # the harness itself failed before running the submission
+        return Status.internal_error, "the harness failed before the submission ran"
+    return Status.runtime_error, "the program ended without the harness seeing it finish"
+
+
+def _summary(status: Status, results: list[CheckResult], score: float, max_score: float) -> str:
+    failed = [r.id for r in results if not r.passed]
+    lead = {Status.graded: "Ran to completion", Status.import_error: "Stopped at an import",
+            Status.runtime_error: "Stopped with an error", Status.timeout: "Timed out",
+            Status.memory_limit: "Ran out of memory", Status.internal_error: "The grader failed"}[status]
+    if not failed:
+        return f"{lead}; all {len(results)} checks passed: {score:g}/{max_score:g}."
+    return f"{lead}; {len(results) - len(failed)} of {len(results)} checks passed ({', '.join(failed)} failed): " \
+           f"{score:g}/{max_score:g}."
+
+
+def _title(check_id: str, title: str, rubric: Rubric) -> str:
+    return f"{rubric.epochs} epochs" if check_id == "epochs" else title
+
+
+def _kind_of(path: Path) -> str:
+    return {".py": "python", ".ipynb": "notebook"}.get(path.suffix.lower(), "unknown")
+
+
+def _script_name(path: Path) -> str:
+    """The name the submission runs under (shown in its tracebacks); safe for any sandbox."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)[:64].strip(".") or "submission"
+    return f"{stem}.py"

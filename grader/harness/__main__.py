@@ -1,0 +1,162 @@
+"""The harness: installs instrumentation, runs the submission as __main__, exports what it trained.
+
+Usage (by the supervisor only): python -m grader.harness SPEC_JSON TRACE_FD
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import platform
+import random
+import signal
+import sys
+import time
+import traceback
+import types
+
+
+class GraderTimeout(BaseException):
+    """Raised in the submission at the soft deadline; a BaseException so `except Exception` won't swallow it."""
+
+
+def _on_deadline(signum, frame):
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    raise GraderTimeout()
+
+
+def _exception_event(exc: BaseException, filename: str) -> dict:
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if f.filename == filename]
+    where = mine[-1] if mine else None
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "lineno": where.lineno if where else None,
+        "line": (where.line or "")[:300] if where else None,
+        "frames": [{"file": "<submission>" if f.filename == filename else os.path.basename(f.filename),
+                    "lineno": f.lineno, "name": f.name} for f in frames[-12:]],
+    }
+
+
+def _show_traceback(exc: BaseException, filename: str) -> None:
+    """What python itself would print, minus the harness's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    try:
+        sys.stderr.write("".join(traceback.format_exception(type(exc), exc, tb)))
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _silence_output() -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+    except OSError:
+        pass
+
+
+def run_submission(path: str, kind: str) -> tuple[str, BaseException | None, int | None]:
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = builtins
+    if kind == "notebook":  # names a notebook kernel provides
+        module.display = lambda *objs, **_: print(*objs)
+    sys.modules["__main__"] = module
+    sys.argv = [path]
+    try:
+        code = compile(source, path, "exec")
+        exec(code, module.__dict__)
+        return "ok", None, None
+    except GraderTimeout as exc:
+        return "timeout", exc, None
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return ("ok" if status == 0 else "exit"), None if status == 0 else exc, status
+    except BaseException as exc:  # noqa: BLE001 - everything the submission raises is graded
+        return "exception", exc, None
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    from grader.harness.recorder import Recorder
+
+    rec = Recorder(int(sys.argv[2]))
+    signal.signal(signal.SIGUSR1, _on_deadline)
+    t = time.monotonic()
+    import torch
+    import torchvision
+
+    from grader.harness import export, mnist
+    from grader.harness.instrument import Instrumentation
+
+    cuda = torch.cuda.is_available()
+    rec.emit("start", python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
+             cuda=cuda, gpu=torch.cuda.get_device_name(0) if cuda else None, threads=spec.get("threads", 1))
+    rec.emit("phase", name="import", seconds=round(time.monotonic() - t, 3))
+
+    t = time.monotonic()
+    torch.set_num_threads(max(1, int(spec.get("threads", 1))))
+    seed = int(spec.get("seed", 0))
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy
+
+        numpy.random.seed(seed)
+    except ImportError:
+        pass
+    served = mnist.Served(spec["train_images"], spec["train_labels"], spec["train_examples"],
+                          spec["eval_examples"], seed)
+    inst = Instrumentation(rec, served)
+    inst.install()
+    rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))
+
+    t = time.monotonic()
+    inst.install_output(sys)
+    outcome, exc, code = run_submission(spec["submission"], spec.get("kind", "python"))
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the deadline only stops the submission, not the export
+    if exc is not None and outcome == "exception":
+        _show_traceback(exc, spec["submission"])
+    rec.close()
+    _silence_output()  # what torch prints while exporting is not the submission's output
+    if exc is not None and outcome != "timeout":
+        rec.emit("exception", force=True, **_exception_event(exc, spec["submission"]))
+    rec.emit("end", force=True, outcome=outcome, exit_code=code, dropped=rec.dropped,
+             seconds=round(time.monotonic() - t, 3))
+
+    t = time.monotonic()
+    found = inst.trained_model()
+    if found is None:
+        rec.emit("model", force=True, found=False)
+        return
+    model, info, share = found
+    prep = export.preprocessing(info)
+    facts = {"found": True, "module": info.mid, "cls": type(model).__name__, "stepped_share": round(share, 4),
+             "n_params": sum(p.numel() for p in model.parameters()), "preprocess": prep,
+             "batch": info.shape[0] if info.shape else None}
+    blob = None
+    if prep is None:
+        facts["export_error"] = "the model never received a floating-point input batch"
+    else:
+        batch = max(1, min(int(info.shape[0]), 1024))
+        more, blob = export.export_model(model, prep, served.eval[0], batch)
+        facts.update(more)
+    rec.emit("model", force=True, **facts)
+    if blob is not None:
+        rec.emit("artifact", force=True, name="model.pt2", b64=export.encode(blob))
+    rec.emit("phase", force=True, name="export", seconds=round(time.monotonic() - t, 3))
+
+
+if __name__ == "__main__":
+    main()

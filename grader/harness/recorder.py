@@ -1,0 +1,53 @@
+"""Writes trace events to the harness's private pipe, one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+
+MAX_EVENTS = 200_000  # a runaway loop cannot flood the trace; counts keep going
+LINE_CHARS = 400  # printed lines are kept this long in the trace
+
+
+def _clean(value):
+    """JSON has no NaN/inf; losses can be both."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+class Recorder:
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pid = os.getpid()  # DataLoader workers are forks of this process: they must stay silent
+        self.lock = threading.RLock()
+        self.seq = 0
+        self.dropped = 0
+        self.t0 = time.monotonic()
+        self.closed = False  # set once the submission has ended: later events are the harness's own
+
+    def close(self) -> None:
+        self.closed = True
+
+    def emit(self, kind: str, *, force: bool = False, **fields) -> None:
+        if os.getpid() != self.pid:
+            return
+        with self.lock:
+            if not force and (self.closed or self.seq >= MAX_EVENTS):
+                self.dropped += 1
+                return
+            self.seq += 1
+            record = {"e": kind, "i": self.seq, "t": round(time.monotonic() - self.t0, 4), **_clean(fields)}
+            data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError:
+                pass  # the submission closed our pipe; the host reports the trace as cut short

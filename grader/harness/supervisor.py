@@ -1,0 +1,218 @@
+"""In-sandbox supervisor: runs the harness as a child process and owns the stream that leaves the sandbox.
+
+The submission runs inside the harness process. Its stdout and stderr are pipes that this process reads,
+caps and wraps; the harness's trace comes through a third, inherited pipe. Only this process writes to
+the sandbox's stdout (see protocol.py), and it makes itself non-dumpable so that the submission, although
+it runs under the same uid, cannot open this process's file descriptors through /proc.
+
+Deadlines: at `timeout_s` the harness gets SIGUSR1 (it stops the submission and still exports what it
+trained); at `timeout_s + grace_s` the whole process group is killed.
+
+Usage: python -m grader.harness.supervisor ROOT
+  ROOT/in/spec.json holds the job; relative paths in it are relative to ROOT (every backend lays out
+  ROOT/in (read-only inputs), ROOT/work (the submission's working dir) and ROOT/tmp the same way).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import json
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+from grader.harness import protocol
+
+DRAIN_AFTER_EXIT_S = 0.5  # a background process may hold the pipes open; don't wait on it
+TRACE_CAP_BYTES = 256 * 2**20
+
+
+def _make_non_dumpable() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
+def child_env(spec: dict) -> dict:
+    """A small, explicit environment: nothing of the host's leaks into the submission."""
+    scratch = spec.get("scratch", "/tmp")
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": spec["workdir"],
+        "TMPDIR": scratch,
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",  # keeps print order and epoch attribution exact
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": str(spec.get("seed", 0)),
+        "MPLBACKEND": "Agg",  # plt.show() is a no-op without a display
+        "MPLCONFIGDIR": scratch,
+        "TORCH_HOME": scratch,
+        "XDG_CACHE_HOME": scratch,
+        "OMP_NUM_THREADS": str(spec.get("threads", 1)),
+    }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    if spec.get("device") != "cuda":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    elif os.environ.get("CUDA_VISIBLE_DEVICES"):
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return env
+
+
+class Output:
+    """The submission's stdout+stderr: forwarded live up to a cap, with a rolling tail kept to the end."""
+
+    def __init__(self, emit, cap: int, tail_bytes: int):
+        self.emit, self.cap, self.tail_bytes = emit, cap, tail_bytes
+        self.sent = 0
+        self.total = {"o": 0, "e": 0}
+        self.tail: list[bytes] = []
+        self.tail_size = 0
+        self.decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in "oe"}
+
+    def add(self, stream: str, data: bytes) -> None:
+        self.total[stream] += len(data)
+        if self.sent < self.cap:
+            part = data[: self.cap - self.sent]
+            self.sent += len(part)
+            text = self.decoders[stream].decode(part)
+            if text:
+                self.emit({"ch": protocol.OUT, "s": stream, "d": text})
+        self.tail.append(data[-self.tail_bytes :])
+        self.tail_size += len(self.tail[-1])
+        while self.tail_size - len(self.tail[0]) >= self.tail_bytes:
+            self.tail_size -= len(self.tail.pop(0))
+
+    def summary(self) -> dict:
+        tail = b"".join(self.tail)[-self.tail_bytes :].decode("utf-8", "replace")
+        return {"out_bytes": self.total, "out_capped": sum(self.total.values()) > self.cap, "tail": tail}
+
+
+def supervise(spec: dict, out) -> dict:
+    def emit(record: dict) -> None:
+        out.write(protocol.encode(record))
+        out.flush()
+
+    trace_r, trace_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "grader.harness", json.dumps(spec), str(trace_w)],
+        stdin=subprocess.DEVNULL,
+        stdout=out_w,
+        stderr=err_w,
+        pass_fds=[trace_w],
+        cwd=spec["workdir"],
+        env=child_env(spec),
+        start_new_session=True,  # one process group: the hard kill reaches everything it forked
+    )
+    for fd in (trace_w, out_w, err_w):
+        os.close(fd)
+
+    output = Output(emit, spec.get("output_cap", 1_000_000), spec.get("tail_bytes", 65536))
+    sel = selectors.DefaultSelector()
+    for fd, name in ((trace_r, "t"), (out_r, "o"), (err_r, "e")):
+        sel.register(fd, selectors.EVENT_READ, name)
+    trace_buf, trace_bytes = b"", 0
+    soft_at = started + float(spec["timeout_s"])
+    hard_at = soft_at + float(spec.get("grace_s", 20))
+    soft_sent = hard_killed = False
+    exited_at = None
+
+    def kill_group() -> None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    while sel.get_map():
+        now = time.monotonic()
+        if exited_at is None and child.poll() is not None:
+            exited_at = now
+        if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
+            break
+        if not soft_sent and now >= soft_at:
+            soft_sent = True
+            try:
+                child.send_signal(signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+        if now >= hard_at:
+            hard_killed = True
+            kill_group()
+            break
+        wait = min(0.2, max(0.0, (soft_at if not soft_sent else hard_at) - now))
+        for key, _ in sel.select(wait):
+            data = os.read(key.fd, 1 << 16)
+            if not data:
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                continue
+            if key.data != "t":
+                output.add(key.data, data)
+                continue
+            trace_bytes += len(data)
+            if trace_bytes > TRACE_CAP_BYTES:
+                continue
+            trace_buf += data
+            *lines, trace_buf = trace_buf.split(b"\n")
+            for line in lines:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    emit({"ch": protocol.TRACE, "ev": event})
+
+    kill_group()  # whatever the submission left running in its group
+    try:
+        code = child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        code = None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    final = {
+        "ch": protocol.SUP,
+        "exit": code,
+        "soft_timeout": soft_sent,
+        "hard_timeout": hard_killed,
+        "wall_s": round(time.monotonic() - started, 3),
+        "maxrss_kb": usage.ru_maxrss,
+        "trace_capped": trace_bytes > TRACE_CAP_BYTES,
+        **output.summary(),
+    }
+    emit(final)
+    return final
+
+
+PATH_KEYS = ("submission", "train_images", "train_labels", "workdir", "scratch")
+
+
+def load_spec(root: str) -> dict:
+    with open(os.path.join(root, "in", "spec.json"), encoding="utf-8") as fh:
+        spec = json.load(fh)
+    for key in PATH_KEYS:
+        spec[key] = os.path.join(root, spec[key])  # join keeps absolute paths (data baked into an image) as they are
+    return spec
+
+
+def main() -> None:
+    _make_non_dumpable()
+    out = sys.stdout.buffer
+    try:
+        supervise(load_spec(sys.argv[1]), out)
+    except Exception as exc:  # the host turns this into internal_error
+        out.write(protocol.encode({"ch": protocol.SUP, "error": f"{type(exc).__name__}: {exc}"}))
+        out.flush()
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

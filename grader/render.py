@@ -1,0 +1,46 @@
+"""The verdict as a person reads it: a row per check, a hint under each failure, the program's own output."""
+
+from __future__ import annotations
+
+import textwrap
+
+import click
+
+from grader.report import Report
+
+OUTPUT_LINES = 12
+
+
+def verdict(report: Report, *, color: bool | None = None) -> str:
+    def style(text: str, **kw) -> str:
+        return click.style(text, **kw) if color is not False else text
+
+    sub = report.submission
+    lines = [style(f"grader {report.grader_version} · {sub.path} ({sub.kind})", bold=True), report.message, ""]
+    width = max((len(c.title) for c in report.checks), default=10)
+    for c in report.checks:
+        mark = style("✓", fg="green") if c.passed else style("✗", fg="red")
+        pts = f"{c.points:g}/{c.max_points:g}".rjust(7)
+        lines.append(f"  {mark} {c.title.ljust(width)} {pts}  {c.message}")
+        if c.hint:
+            for i, part in enumerate(textwrap.wrap(c.hint, 96)):
+                lines.append(" " * (width + 15) + style(("hint: " if i == 0 else "      ") + part, fg="yellow"))
+    t = report.training
+    facts = []
+    if t.accuracy is not None:
+        facts.append(f"held-out accuracy {t.accuracy:.1%}")
+    if t.epochs is not None and report.checks and t.examples_trained:
+        facts.append(f"{t.epochs} epochs on {t.train_examples} images")
+    facts.append(f"{report.timings.total_s:.1f} s")
+    if report.sandbox:
+        facts.append(f"sandbox: {report.sandbox.backend}")
+    lines += ["", style(f"Score: {report.score:g}/{report.max_score:g}", bold=True) + "   " + " · ".join(facts)]
+    out = report.output.stdout_tail.rstrip("\n").splitlines()
+    if out:
+        shown = out[-OUTPUT_LINES:]
+        more = " (truncated)" if report.output.truncated or len(out) > len(shown) else ""
+        lines += ["", f"Your program's output, last {len(shown)} lines{more}:"]
+        lines += ["  │ " + line[:200] for line in shown]
+    if report.warnings:
+        lines += ["", "Warnings:"] + [f"  - {w}" for w in report.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""The score report: the one contract between grading and every output format (text, JSON, LMS adapters).
+
+Check ids are public: LMS integrations key on them. Add fields freely; renaming or removing one is a
+schema_version bump.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader import __version__
+
+SCHEMA_VERSION = "1.0"
+
+CheckId = Literal["runs", "architecture", "loss", "optimizer", "epochs", "prints_loss_each_epoch", "zero_grad", "learns"]
+CHECK_IDS: tuple[str, ...] = CheckId.__args__  # type: ignore[attr-defined]
+
+
+class Status(str, Enum):
+    graded = "graded"
+    syntax_error = "syntax_error"
+    import_error = "import_error"
+    runtime_error = "runtime_error"
+    timeout = "timeout"
+    memory_limit = "memory_limit"
+    invalid_submission = "invalid_submission"
+    internal_error = "internal_error"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubmissionInfo(_Model):
+    path: str
+    name: str
+    sha256: str | None = None
+    kind: Literal["python", "notebook", "unknown"] = "unknown"
+    size_bytes: int | None = None
+
+
+class CheckResult(_Model):
+    id: CheckId
+    title: str
+    passed: bool
+    points: float
+    max_points: float
+    message: str
+    hint: str | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class Training(_Model):
+    epochs: int | None = Field(None, description="complete passes over the training data that the grader observed")
+    batches_per_epoch: int | None = None
+    epoch_losses: list[float] = Field(default_factory=list, description="mean training loss of each observed epoch")
+    train_examples: int | None = Field(None, description="size of the training subset served to the submission")
+    examples_trained: int | None = Field(None, description="examples that went through a back-propagated loss")
+    accuracy: float | None = Field(None, description="accuracy on the held-out MNIST test set")
+    eval_examples: int | None = None
+    device: str | None = None
+    seed: int | None = None
+
+
+class Timings(_Model):
+    total_s: float = 0.0
+    sandbox_s: float | None = Field(None, description="sandbox start to trace back")
+    import_s: float | None = None
+    submission_s: float | None = None
+    export_s: float | None = None
+    evaluate_s: float | None = None
+
+
+class Environment(_Model):
+    grader: str = __version__
+    python: str | None = None
+    torch: str | None = None
+    torchvision: str | None = None
+    device: str | None = None
+
+
+class Output(_Model):
+    stdout_tail: str = Field("", description="the submission's stdout and stderr, interleaved, last lines")
+    truncated: bool = False
+    total_bytes: int = 0
+
+
+class Sandbox(_Model):
+    backend: str
+    isolated: bool
+    limits: dict[str, Any] = Field(default_factory=dict, description="the limits this backend enforced")
+
+
+class Report(_Model):
+    schema_version: str = SCHEMA_VERSION
+    grader_version: str = __version__
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    submission: SubmissionInfo
+    status: Status
+    message: str = Field(description="one sentence on what happened")
+    score: float
+    max_score: float
+    checks: list[CheckResult] = Field(default_factory=list)
+    training: Training = Field(default_factory=Training)
+    timings: Timings = Field(default_factory=Timings)
+    environment: Environment = Field(default_factory=Environment)
+    output: Output = Field(default_factory=Output)
+    sandbox: Sandbox | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def all_passed(self) -> bool:
+        return self.status == Status.graded and bool(self.checks) and all(c.passed for c in self.checks)
+
+    def check(self, check_id: str) -> CheckResult:
+        return next(c for c in self.checks if c.id == check_id)
+
+
+def json_schema() -> dict:
+    return Report.model_json_schema()

@@ -1,0 +1,108 @@
+"""Sandboxes: where submission code (and the held-out evaluator) runs. One small interface, several backends.
+
+Every backend lays a job out the same way and runs `python -m MODULE ROOT` inside it:
+  ROOT/in/NAME   the job's input files, read-only
+  ROOT/work      the working directory (writable, size-capped, thrown away)
+  ROOT/tmp       scratch (writable, size-capped, thrown away)
+and returns the process's stdout (the supervisor's framed stream), its stderr and how it ended. The rest of
+the grader never learns which backend ran, except to write its name and enforced limits into the report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from grader.rubric import Limits
+
+BACKENDS = ("auto", "docker", "process", "none")
+
+
+class SandboxUnavailable(Exception):
+    """The backend asked for cannot run here; the message says how to get it."""
+
+
+@dataclass
+class Job:
+    module: str  # run as `python -m MODULE ROOT`
+    inputs: dict[str, Path]  # name -> host file, appears read-only at ROOT/in/NAME
+    limits: Limits
+    timeout_s: float  # hard wall clock for the whole sandbox; the supervisor's own deadlines come first
+    device: str = "cpu"
+    cpus: float = 1.0
+
+
+@dataclass
+class Result:
+    stdout: bytes
+    stderr: bytes
+    exit_code: int | None
+    wall_s: float
+    timed_out: bool = False  # killed by the host's hard deadline
+    oom: bool = False  # the memory limit was hit (container or cgroup says so)
+    notes: list[str] = field(default_factory=list)
+
+
+class Sandbox(ABC):
+    name: ClassVar[str]
+    isolated: ClassVar[bool] = True
+
+    def __init__(self, settings: "Settings | None" = None):
+        self.settings = settings or Settings()
+
+    @classmethod
+    def unavailable(cls, settings: "Settings") -> str | None:
+        """None if the backend can run here, else what to do to get it."""
+        return None
+
+    def baked(self, name: str) -> str | None:
+        """In-sandbox path of a data file the sandbox already carries (the Docker image's training set)."""
+        return None
+
+    @abstractmethod
+    def run(self, job: Job) -> Result: ...
+
+    def enforced(self, job: Job) -> dict:
+        """The limits this backend really enforces, for the report."""
+        return {"timeout_s": job.limits.timeout_s, "hard_timeout_s": job.timeout_s}
+
+    def close(self) -> None:
+        pass
+
+
+def cuda_present() -> bool:
+    """Cheap GPU probe that does not import torch (which costs seconds)."""
+    return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+
+
+@dataclass
+class Settings:
+    """Backend options that come from the command line rather than the rubric."""
+
+    image: str = "grader:latest"
+
+
+def select(name: str = "auto", settings: Settings | None = None) -> Sandbox:
+    """The backend to run jobs in; `auto` is docker if an engine answers, else process. `none` only on request."""
+    from grader.sandbox.docker import DockerSandbox
+    from grader.sandbox.local import LocalSandbox
+    from grader.sandbox.process import ProcessSandbox
+
+    settings = settings or Settings()
+    kinds = {"docker": DockerSandbox, "process": ProcessSandbox, "none": LocalSandbox}
+    if name not in kinds and name != "auto":
+        raise SandboxUnavailable(f"unknown sandbox '{name}' (choose from {', '.join(BACKENDS)})")
+    reasons = []
+    for kind in [DockerSandbox, ProcessSandbox] if name == "auto" else [kinds[name]]:
+        why = kind.unavailable(settings)
+        if why is None:
+            return kind(settings)
+        reasons.append(f"{kind.name}: {why}")
+    if name != "auto":
+        raise SandboxUnavailable(f"the {name} sandbox is not available: {reasons[0].split(': ', 1)[1]}")
+    raise SandboxUnavailable("no sandbox is available here.\n  " + "\n  ".join(reasons) +
+                             "\nTo grade your own code without isolation, pass --sandbox none.")
