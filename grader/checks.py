@@ -52,7 +52,7 @@ class Context:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
 
 
 # ------------------------------------------------------------------------------------------ runs
@@ -96,15 +96,16 @@ def check_runs(ctx: Context) -> Outcome:
         return Outcome(True, f"ran to completion in {seconds:.1f} s" if seconds is not None else "ran to completion")
     if outcome in ("exception", "memory", "exit"):
         exc = trace.exception or {}
-        at = f" at {ctx.where(exc.get('lineno'))}" + (f" (`{exc['line']}`)" if exc.get("line") else "")
+        at = f" at {ctx.where(exc.get('lineno'))}"
+        code = f" (`{exc['line']}`)" if exc.get("line") else ""
         if outcome == "exit":
-            return Outcome(False, f"exited with status {end.get('exit_code')}{at}{in_epoch}",
+            return Outcome(False, f"exited with status {end.get('exit_code')}{at}{in_epoch}{code}",
                            "a program that finishes normally exits with status 0; remove the sys.exit() call",
                            {"exit_code": end.get("exit_code"), "lineno": exc.get("lineno")})
         message = f"{exc.get('type', 'error')}: {exc.get('message', '')}".strip().rstrip(":")
         if outcome == "memory":
             mb = ctx.limits.get("memory_mb")
-            return Outcome(False, f"ran out of memory{at}{in_epoch}: {message}",
+            return Outcome(False, f"ran out of memory{at}{in_epoch}: {message}{code}",
                            f"the sandbox allows {mb} MB; this exercise needs well under 1 GB. Look for tensors that "
                            "grow every batch (e.g. keeping losses without .item())" if mb else
                            "look for tensors that grow every batch (e.g. keeping losses without .item())",
@@ -113,7 +114,7 @@ def check_runs(ctx: Context) -> Outcome:
         if exc.get("type") in ("ModuleNotFoundError", "ImportError"):
             hint = ("the grading environment has torch, torchvision, numpy, tqdm and matplotlib; "
                     "remove imports of anything else")
-        return Outcome(False, f"stopped with {message}{at}{in_epoch}", hint,
+        return Outcome(False, f"stopped{at}{in_epoch} with {message}{code}", hint,
                        {"exception": exc.get("type"), "lineno": exc.get("lineno"), "line": exc.get("line")})
     if outcome == "timeout":
         limit = ctx.limits.get("timeout_s", ctx.rubric.limits.timeout_s)
@@ -378,9 +379,12 @@ def check_prints_loss(ctx: Context) -> Outcome:
                        hint, evidence)
     if fakes:
         ep_no, text = next(((e, t) for e, t in fakes if e in {m.index for m in missing}), fakes[0])
+        if len(missing) == len(epochs):
+            return Outcome(False, f"every epoch printed a line like '{text[:80]}', but none of those numbers is a "
+                                  "loss the program computed", hint, evidence)
+        also = f"; epochs {names} printed no real loss" if len(missing) > 1 else ""
         return Outcome(False, f"epoch {ep_no} printed '{text[:80]}', but that number is not a loss the program "
-                              f"computed in epoch {ep_no}" + (f" (nor in epochs {names})" if len(missing) > 1 else ""),
-                       hint, evidence)
+                              f"computed in that epoch{also}", hint, evidence)
     if len(missing) == len(epochs):
         return Outcome(False, "no line printed during training shows a loss value the program computed", hint,
                        evidence)
@@ -442,7 +446,7 @@ def check_learns(ctx: Context) -> Outcome:
                        {"error": why})
     evidence = {"accuracy": round(ev.accuracy, 4), "eval_examples": ev.examples, "threshold": need,
                 "preprocessing": model.get("preprocess")}
-    text = f"{ev.accuracy:.1%} accuracy on {ev.examples:,} held-out test images (needs {need:.0%})"
+    text = f"{ev.accuracy:.2%} accuracy on {ev.examples:,} held-out test images (needs {need:.0%})"
     if ev.accuracy >= need:
         return Outcome(True, text, None, evidence)
     lrs = [s.get("lr") for s in ctx.trace.of("step") if s.get("lr") is not None]

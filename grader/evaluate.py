@@ -4,7 +4,11 @@ Runs in its own sandboxed process that never runs submission code: it loads the 
 ops only) and feeds it test images preprocessed the way the submission's model saw its inputs.
 Imports only the standard library and torch.
 
-Usage: python -m grader.evaluate ROOT   (reads ROOT/in/request.json, prints one JSON line)
+It starts while the submission is still training: it imports torch, warms up the export deserializer and
+loads the test set, then waits for the host to drop ROOT/in/pending/request.json (and model.pt2 beside it),
+or a request saying {"cancel": true} when the run produced no model.
+
+Usage: python -m grader.evaluate ROOT   (prints one JSON line)
 """
 
 from __future__ import annotations
@@ -15,22 +19,28 @@ import time
 from pathlib import Path
 
 
-def evaluate(model_path: Path, images_path: Path, labels_path: Path, prep: dict, batch: int,
-             limit: int | None = None) -> dict:
+POLL_S = 0.02
+
+
+def load_test_set(images_path: Path, labels_path: Path):
     import torch
 
-    from grader.harness import export, idx
+    from grader.harness import idx
 
-    t = time.monotonic()
-    torch.set_num_threads(1)
-    program = torch.export.load(str(model_path))
-    module = program.module()
     (n, h, w), pixels = idx.read(images_path)
     (_,), labels = idx.read(labels_path)
     images = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(n, h, w)
-    targets = torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
-    if limit:
-        images, targets = images[:limit], targets[:limit]
+    return images, torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
+
+
+def evaluate(model_path: Path, images, targets, prep: dict, batch: int) -> dict:
+    import torch
+
+    from grader.harness import export
+
+    t = time.monotonic()
+    module = torch.export.load(str(model_path)).module()
+    h, w = images.shape[1:]
     correct = 0
     with torch.no_grad():
         for start in range(0, len(images), batch):
@@ -47,21 +57,29 @@ def evaluate(model_path: Path, images_path: Path, labels_path: Path, prep: dict,
     return {"accuracy": correct / len(images), "examples": len(images), "seconds": round(time.monotonic() - t, 3)}
 
 
+def wait_for(path: Path) -> dict:
+    while not path.exists():
+        time.sleep(POLL_S)
+    return json.loads(path.read_text())
+
+
 def main() -> None:
-    root = Path(sys.argv[1])
-    req = json.loads((root / "in" / "request.json").read_text())
+    inputs = Path(sys.argv[1]) / "in"
+    import torch
+    import torch._export.serde.serialize  # noqa: F401 - the deserializer's one-time import, done while waiting
+
+    torch.set_num_threads(1)
+    images, targets = load_test_set(inputs / "test-images", inputs / "test-labels")
+    req = wait_for(inputs / "pending" / "request.json")
+    if req.get("cancel"):
+        print(json.dumps({"cancelled": True}), flush=True)
+        return
     try:
-        result = evaluate(root / "in" / "model.pt2", _path(root, req["test_images"]), _path(root, req["test_labels"]),
-                          req["preprocess"], int(req["batch"]), req.get("limit"))
+        result = evaluate(inputs / "pending" / "model.pt2", images, targets, req["preprocess"], int(req["batch"]))
     except Exception as exc:  # reported as the learns check's reason
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         result = {"error": f"{type(exc).__name__}: {first}"}
     print(json.dumps(result), flush=True)
-
-
-def _path(root: Path, value: str) -> Path:
-    p = Path(value)
-    return p if p.is_absolute() else root / p
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +104,7 @@ class Grader:
                                 hint="this is the grader's fault, not yours: report it with the JSON report")
 
     def _run(self, sub: submission.Submission, info: SubmissionInfo, facts, started: float) -> Report:
-        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
             tmp = Path(tmp)
             script = tmp / _script_name(sub.path)
             script.write_text(sub.source, encoding="utf-8")
@@ -115,11 +116,18 @@ class Grader:
             job = sandbox.Job("grader.harness.supervisor", inputs, self.limits,
                               timeout_s=self.limits.timeout_s + self.limits.grace_s + 30, device=self.device,
                               cpus=self.cpus)
-            result = self.backend.run(job)
-            trace = Trace.from_stream(result.stdout)
-            if trace.sup is not None:
-                trace.sup["oom"] = result.oom
-            evaluation = self._evaluate(trace, tmp)
+            pending = tmp / "pending"
+            pending.mkdir()
+            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))  # warms up meanwhile
+            trace = None
+            try:
+                result = self.backend.run(job)
+                trace = Trace.from_stream(result.stdout)
+                if trace.sup is not None:
+                    trace.sup["oom"] = result.oom
+            finally:
+                _hand_over(pending, trace)
+            evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
         return self._report(sub, info, facts, trace, result, evaluation, job, started)
 
     def _spec(self, script: str, kind: str) -> dict:
@@ -133,26 +141,12 @@ class Grader:
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 
-    def _evaluate(self, trace: Trace, tmp: Path) -> Evaluation | None:
-        model = trace.model or {}
-        if trace.artifact is None or not model.get("preprocess"):
-            return None
-        (tmp / "model.pt2").write_bytes(trace.artifact)
-        (tmp / "request.json").write_text(json.dumps({"test_images": "in/test-images", "test_labels": "in/test-labels",
-                                                      "preprocess": model["preprocess"], "batch": model["batch"]}))
-        inputs = {"model.pt2": tmp / "model.pt2", "request.json": tmp / "request.json",
-                  "test-images": self.files["test_images"], "test-labels": self.files["test_labels"]}
-        # no GPU and no submission code here: only the exported graph and the test set
-        job = sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=EVAL_TIMEOUT_S, device="cpu", cpus=1)
-        result = self.backend.run(job)
-        lines = [ln for ln in result.stdout.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
-        try:
-            answer = json.loads(lines[-1])
-        except (IndexError, ValueError):
-            tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
-        return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
-                          seconds=answer.get("seconds"), error=answer.get("error"))
+    def _evaluator_job(self, pending: Path) -> sandbox.Job:
+        """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""
+        inputs = {"pending": pending, "test-images": self.files["test_images"],
+                  "test-labels": self.files["test_labels"]}
+        deadline = self.limits.timeout_s + self.limits.grace_s + 30 + EVAL_TIMEOUT_S
+        return sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=deadline, device="cpu", cpus=1)
 
     # ------------------------------------------------------------------ reports
     def _sandbox_info(self, job: sandbox.Job | None) -> Sandbox:
@@ -217,6 +211,34 @@ class Grader:
                       checks=results, training=Training(seed=self.seed, train_examples=self.rubric.train_examples),
                       timings=Timings(total_s=round(time.monotonic() - started, 3)), warnings=list(warnings),
                       sandbox=self._sandbox_info(None))
+
+
+def _has_model(trace: Trace | None) -> bool:
+    return trace is not None and trace.artifact is not None and bool((trace.model or {}).get("preprocess"))
+
+
+def _hand_over(pending: Path, trace: Trace | None) -> None:
+    """Give the waiting evaluator the exported model, or tell it there is none. The request is renamed into
+    place last, so the evaluator never reads a half-written file."""
+    if _has_model(trace):
+        (pending / "model.pt2").write_bytes(trace.artifact)
+        model = trace.model
+        request = {"preprocess": model["preprocess"], "batch": model["batch"]}
+    else:
+        request = {"cancel": True}
+    (pending / "request.tmp").write_text(json.dumps(request))
+    os.replace(pending / "request.tmp", pending / "request.json")
+
+
+def _evaluation(result: sandbox.Result) -> Evaluation:
+    lines = [ln for ln in result.stdout.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
+    try:
+        answer = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
+    return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
+                      seconds=answer.get("seconds"), error=answer.get("error"))
 
 
 def classify(trace: Trace, result: sandbox.Result) -> tuple[Status, str | None]:

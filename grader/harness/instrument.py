@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import weakref
 
 import torch
 import torch.nn.functional as F
@@ -193,7 +192,7 @@ class _PassIterator:
 
 
 class _ModuleInfo:
-    __slots__ = ("mid", "has_params", "calls", "path_recorded", "lo", "hi", "shape", "dtype", "sample", "__weakref__")
+    __slots__ = ("mid", "has_params", "calls", "path_recorded", "lo", "hi", "shape", "dtype", "sample")
 
     def __init__(self, mid: int, has_params: bool):
         self.mid, self.has_params, self.calls, self.path_recorded = mid, has_params, 0, False
@@ -207,9 +206,10 @@ class Instrumentation:
         self.tls = threading.local()
         self.loss_seq = 0
         self.losses: dict[int, tuple] = {}  # id(grad_fn) -> (grad_fn, loss id, kind, batch size)
-        self.optimizers: "weakref.WeakKeyDictionary[torch.optim.Optimizer, dict]" = weakref.WeakKeyDictionary()
-        self.loaders: "weakref.WeakKeyDictionary[tud.DataLoader, list]" = weakref.WeakKeyDictionary()
-        self.modules: "weakref.WeakKeyDictionary[nn.Module, _ModuleInfo]" = weakref.WeakKeyDictionary()
+        # strong references: a model built inside main() must still be there to export after main() returns
+        self.optimizers: dict[torch.optim.Optimizer, dict] = {}
+        self.loaders: dict[tud.DataLoader, list] = {}
+        self.modules: dict[nn.Module, _ModuleInfo] = {}
         self.datasets = 0
         self.current_pass = None
         self.lines = 0

@@ -1,0 +1,21 @@
+# Crashes in the third epoch (a debugging leftover); what ran before still counts.
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from torchvision import datasets, transforms
+
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+train_loader = torch.utils.data.DataLoader(
+    datasets.MNIST(root="./data", train=True, transform=transform, download=True), batch_size=64, shuffle=True)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+criterion = nn.CrossEntropyLoss()
+optimizer = optim.Adam(model.parameters(), lr=0.001)
+for epoch in range(10):
+    for step, (images, labels) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        if epoch == 2 and step == 10:
+            raise ValueError("debug: stop here")
+    print(f"Epoch [{epoch + 1}/10], Loss: {loss.item():.4f}")
