@@ -138,7 +138,9 @@ def download(dest: Path) -> DataStatus:
             for train in (True, False):
                 MNIST(root=tmp, train=train, download=True)
         except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError depending on mirror
-            raise DataMissing(f"could not download MNIST ({exc}).\nOffline? " + fix_command(dest)) from exc
+            raise DataMissing(f"could not download MNIST ({str(exc).strip()}).\nWithout internet, run `grader data "
+                              "import DIR` with a folder holding the four MNIST IDX files (raw or .gz), or point "
+                              "--data-dir / GRADER_DATA_DIR at such a folder") from exc
         return import_from(Path(tmp) / "MNIST" / "raw", dest)
 
 

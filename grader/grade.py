@@ -54,8 +54,20 @@ def resolve_device(device: str) -> str:
     return device
 
 
+@dataclass
+class Observation:
+    """Everything one sandboxed run showed the grader."""
+
+    trace: Trace
+    result: sandbox.Result
+    evaluation: Evaluation | None
+    job: sandbox.Job
+
+
 class Grader:
-    def __init__(self, options: Options | None = None, backend: sandbox.Sandbox | None = None, log=None):
+    def __init__(self, options: Options | None = None, backend: sandbox.Sandbox | None = None, log=None,
+                 files: dict[str, Path] | None = None):
+        """`files` (role -> IDX file) skips the data folder lookup; tests use it to run on tiny data."""
         self.options = opts = options or Options()
         self.rubric = opts.rubric
         self.seed = self.rubric.seed if opts.seed is None else opts.seed
@@ -69,11 +81,15 @@ class Grader:
             self.backend = backend or sandbox.select(opts.sandbox, sandbox.Settings(image=opts.image))
         except sandbox.SandboxUnavailable as exc:
             raise SetupError(str(exc)) from exc
+        self.files = files or self._find_data(log)
+
+    def _find_data(self, log) -> dict[str, Path]:
+        opts = self.options
         folder = data.resolve_dir(opts.data_dir)
         try:
             explicit = bool(opts.data_dir or os.environ.get("GRADER_DATA_DIR"))
-            self.files = data.ensure(folder, allow_download=opts.allow_download and not explicit,
-                                     log=log or (lambda msg: None))
+            return data.ensure(folder, allow_download=opts.allow_download and not explicit,
+                               log=log or (lambda msg: None))
         except data.DataMissing as exc:
             raise SetupError(str(exc)) from exc
 
@@ -104,6 +120,11 @@ class Grader:
                                 hint="this is the grader's fault, not yours: report it with the JSON report")
 
     def _run(self, sub: submission.Submission, info: SubmissionInfo, facts, started: float) -> Report:
+        seen = self.observe(sub)
+        return self._report(sub, info, facts, seen, started)
+
+    def observe(self, sub: submission.Submission) -> "Observation":
+        """Run the submission in the sandbox, with the evaluator warming up beside it."""
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
             tmp = Path(tmp)
             script = tmp / _script_name(sub.path)
@@ -128,7 +149,7 @@ class Grader:
             finally:
                 _hand_over(pending, trace)
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
-        return self._report(sub, info, facts, trace, result, evaluation, job, started)
+        return Observation(trace, result, evaluation, job)
 
     def _spec(self, script: str, kind: str) -> dict:
         return {
@@ -153,7 +174,8 @@ class Grader:
         enforced = self.backend.enforced(job) if job else {}
         return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
 
-    def _report(self, sub, info, facts, trace: Trace, result: sandbox.Result, evaluation, job, started) -> Report:
+    def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:
+        trace, result, evaluation, job = seen.trace, seen.result, seen.evaluation, seen.job
         status, why = classify(trace, result)
         ctx = Context(trace, facts, self.rubric, evaluation, where=sub.where,
                       limits={"timeout_s": self.limits.timeout_s, "memory_mb": self.limits.memory_mb})
@@ -203,9 +225,11 @@ class Grader:
     def _no_run(self, info, status: Status, message: str, detail: str, started: float, warnings=(),
                 hint: str | None = None) -> Report:
         points = self.rubric.points.model_dump()
+        first = hint or "fix the file as described, then grade it again"
         results = [CheckResult(id=cid, title=_title(cid, title, self.rubric), passed=False, points=0,
-                               max_points=points[cid], message=detail if cid == "runs" else "not run",
-                               hint=hint if cid == "runs" else None)
+                               max_points=points[cid],
+                               message=detail if cid == "runs" else "not checked: the program could not run",
+                               hint=first if cid == "runs" else "fix the problem reported under 'runs' first")
                    for cid, title, _ in checks.CHECKS]
         return Report(submission=info, status=status, message=message, score=0, max_score=self.rubric.max_score,
                       checks=results, training=Training(seed=self.seed, train_examples=self.rubric.train_examples),

@@ -95,10 +95,12 @@ def notebook_to_script(text: str) -> tuple[str, list[tuple[int, int]], list[str]
         cell_lines = src.splitlines()
         magic = re.match(r"\s*%%(\w+)", cell_lines[0]) if cell_lines else None
         drop_cell = magic is not None and magic.group(1) not in PYTHON_CELL_MAGICS
+        if drop_cell:
+            warnings.append(f"cell {code_no}: dropped a %%{magic.group(1)} cell (not Python)")
         for n, line in enumerate(cell_lines, start=1):
             stripped = line.lstrip()
             if drop_cell or stripped.startswith(("%", "!")):
-                if stripped:
+                if stripped and not drop_cell:
                     warnings.append(f"cell {code_no}, line {n}: dropped '{stripped[:80]}' (IPython/shell syntax)")
                 line = line[: len(line) - len(stripped)] + "pass"
             lines.append(line)

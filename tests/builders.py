@@ -1,0 +1,76 @@
+"""Hand-built traces in the harness's event vocabulary, for testing checks without running torch."""
+
+from __future__ import annotations
+
+from grader.trace import Trace
+
+REFERENCE_OPS = [
+    {"op": "view", "cat": "reshape", "in": [64, 1, 28, 28], "out": [64, 784]},
+    {"op": "linear", "cat": "affine", "in": [64, 784], "out": [64, 128], "features": [784, 128]},
+    {"op": "relu", "cat": "nonlinear", "in": [64, 128], "out": [64, 128]},
+    {"op": "linear", "cat": "affine", "in": [64, 128], "out": [64, 64], "features": [128, 64]},
+    {"op": "relu", "cat": "nonlinear", "in": [64, 64], "out": [64, 64]},
+    {"op": "linear", "cat": "affine", "in": [64, 64], "out": [64, 10], "features": [64, 10]},
+]
+
+
+def affine(n_in: int, n_out: int) -> dict:
+    return {"op": "linear", "cat": "affine", "in": [64, n_in], "out": [64, n_out], "features": [n_in, n_out]}
+
+
+def act(name: str = "relu") -> dict:
+    return {"op": name, "cat": "nonlinear"}
+
+
+class TraceBuilder:
+    def __init__(self):
+        self.events: list[dict] = []
+
+    def ev(self, event: str, /, **fields) -> "TraceBuilder":
+        self.events.append({"e": event, "i": len(self.events) + 1, "t": 0.0, **fields})
+        return self
+
+    def setup(self, train_size: int = 640, opt_cls: str = "Adam", is_adam: bool = True, lr: float = 0.001,
+              ops=None) -> "TraceBuilder":
+        self.ev("start", python="3.11", torch="2.x", torchvision="0.x", cuda=False)
+        self.ev("phase", name="import", seconds=1.0).ev("phase", name="data", seconds=0.1)
+        self.ev("dataset", ds=1, train=True, size=train_size)
+        self.ev("optimizer", opt=1, cls=opt_cls, module="torch.optim", is_adam=is_adam, lr=lr, params=6)
+        self.ev("forward_path", module=2, cls="Net", input=[64, 1, 28, 28], ops=REFERENCE_OPS if ops is None else ops)
+        return self
+
+    def epoch(self, loader: int, pass_no: int, losses: list[float], bs: int = 64, kind: str = "cross_entropy",
+              cleared: bool = True, complete: bool = True, prints: list[str] = (), step: bool = True,
+              changed: bool = True) -> "TraceBuilder":
+        self.ev("pass_start", loader=loader, pass_no=pass_no, train=True, dataset_size=bs * len(losses),
+                batches=len(losses), bs=bs)
+        for n, value in enumerate(losses):
+            self.ev("loss", loss=n, kind=kind, value=value, bs=bs, grad=True)
+            self.ev("backward", losses=[n], kinds=[kind] if kind else [], value=value, bs=bs,
+                    cleared=cleared or (pass_no == 1 and n == 0), in_pass=[loader, pass_no])
+            if step:
+                self.ev("step", opt=1, changed=changed, had_grad=True, lr=0.001, device="cpu")
+        if complete:
+            self.ev("pass_end", loader=loader, pass_no=pass_no, batches=len(losses), examples=bs * len(losses))
+        for text in prints:
+            self.ev("line", s="o", text=text)
+        return self
+
+    def run(self, epochs: int = 10, batches: int = 10, **kw) -> "TraceBuilder":
+        """A well-behaved run: `epochs` passes, losses falling, the last batch's loss printed each epoch."""
+        fmt = kw.pop("fmt", "Epoch [{e}/{n}], Loss: {loss:.4f}")
+        for e in range(1, epochs + 1):
+            losses = [round(2.0 / (e + b / batches), 6) for b in range(batches)]
+            self.epoch(1, e, losses, prints=[fmt.format(e=e, n=epochs, loss=losses[-1])] if fmt else [], **kw)
+        return self
+
+    def end(self, outcome: str = "ok", model: bool = True, **fields) -> "TraceBuilder":
+        self.ev("end", outcome=outcome, exit_code=fields.pop("exit_code", None), dropped=0, seconds=1.5)
+        if model:
+            self.ev("model", found=True, module=2, cls="Net", stepped_share=1.0, n_params=109386,
+                    preprocess={"shift": -1.0, "scale": 2.0, "shape": [1, 28, 28], "dtype": "float32", "exact": True},
+                    batch=64)
+        return self
+
+    def trace(self, sup: dict | None = None) -> Trace:
+        return Trace.from_events(self.events, sup=sup or {"ch": "sup", "exit": 0})

@@ -1,0 +1,191 @@
+"""The harness, end to end on tiny generated IDX files: real torch, real child processes, real evaluator.
+
+Each test writes a small submission, grades it through the unisolated backend (sandbox isolation has its
+own tests) and asserts on the trace or the report.
+"""
+
+import json
+import textwrap
+
+import pytest
+from conftest import write_tiny_mnist
+
+from grader import submission
+from grader.grade import Grader, Options
+from grader.report import Status
+from grader.rubric import Limits, Rubric
+from grader.sandbox.local import LocalSandbox
+
+TINY = Rubric(train_examples=256, eval_examples=64, accuracy_threshold=0.5, limits=Limits(timeout_s=60, grace_s=15))
+
+HEADER = """
+import torch, torch.nn as nn, torch.nn.functional as F
+from torchvision import datasets, transforms
+tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+"""
+
+LOOP = HEADER + """
+train = datasets.MNIST(root="/nonexistent", train=True, transform=tf, download=True)
+loader = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+opt = {opt}
+crit = nn.CrossEntropyLoss()
+for epoch in range({epochs}):
+    for x, y in loader:
+        {zero}
+        loss = crit(model(x), y)
+        loss.backward()
+        opt.step()
+    print(f"Epoch [{{epoch + 1}}/{epochs}], Loss: {{loss.item():.4f}}")
+"""
+
+
+def loop(opt="torch.optim.Adam(model.parameters(), lr=0.01)", epochs=10, zero="opt.zero_grad()") -> str:
+    return LOOP.format(opt=opt, epochs=epochs, zero=zero)
+
+
+@pytest.fixture(scope="module")
+def grader(tmp_path_factory):
+    folder = write_tiny_mnist(tmp_path_factory.mktemp("tiny"))
+    files = {"train_images": folder / "train-images-idx3-ubyte", "train_labels": folder / "train-labels-idx1-ubyte",
+             "test_images": folder / "t10k-images-idx3-ubyte", "test_labels": folder / "t10k-labels-idx1-ubyte"}
+    return Grader(Options(rubric=TINY, device="cpu"), backend=LocalSandbox(), files=files)
+
+
+def write(tmp_path, source: str, name: str = "sub.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def failed(report) -> set[str]:
+    return {c.id for c in report.checks if not c.passed}
+
+
+def test_good_loop_full_marks_and_served_subset(grader, tmp_path):
+    rep = grader.grade(write(tmp_path, loop() + "\nprint('sizes', len(train), len(datasets.MNIST('x', train=False)))\n"))
+    assert rep.status == Status.graded and failed(rep) == set(), [c.message for c in rep.checks if not c.passed]
+    assert "sizes 256 64" in rep.output.stdout_tail  # root/download ignored; train=False is a slice of train
+    assert rep.training.epochs == 10 and rep.training.batches_per_epoch == 8 and len(rep.training.epoch_losses) == 10
+    assert rep.training.accuracy > 0.9 and rep.training.eval_examples == 200  # the tiny test set, in full
+
+
+def test_no_zero_grad_and_wrong_epochs_are_observed(grader, tmp_path):
+    rep = grader.grade(write(tmp_path, loop(zero="pass", epochs=3)))
+    assert {"zero_grad", "epochs"} <= failed(rep)
+    assert rep.check("zero_grad").evidence["stale_gradients"] == 23  # every backward but the first
+    assert rep.check("epochs").evidence["complete_passes"] == 3
+
+
+@pytest.mark.parametrize("opt, fragment", [
+    ("torch.optim.AdamW(model.parameters(), lr=0.01)", "AdamW"),
+    ("Adam(model.parameters(), lr=0.01)", "not torch.optim"),
+])
+def test_optimizer_identity_not_name(grader, tmp_path, opt, fragment):
+    fake_adam = "class Adam(torch.optim.SGD):\n    pass\n"
+    rep = grader.grade(write(tmp_path, HEADER + fake_adam + loop(opt=opt).replace(HEADER, "")))
+    assert "optimizer" in failed(rep) and fragment in rep.check("optimizer").message
+
+
+def test_manual_slicing_random_split_and_combined_loss(grader, tmp_path):
+    rep = grader.grade(write(tmp_path, HEADER + textwrap.dedent("""
+        full = datasets.MNIST("data", train=True, download=True, transform=tf)
+        part, _ = torch.utils.data.random_split(full, [55000, 5000])
+        X = (full.data.float() / 255 - 0.5) / 0.5
+        Y = full.targets
+        model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        print("split", len(part))
+        for epoch in range(10):
+            total = 0.0
+            for i in range(0, len(X), 64):
+                opt.zero_grad()
+                out = model(X[i:i + 64].view(-1, 784))
+                loss = F.cross_entropy(out, Y[i:i + 64]) + 1e-4 * sum((p ** 2).sum() for p in model.parameters())
+                loss.backward()
+                opt.step()
+                total += loss.item()
+            print("epoch", epoch, "loss", round(total / 4, 5))
+    """)))
+    assert failed(rep) == set(), [c.message for c in rep.checks if not c.passed]
+    assert "split 234" in rep.output.stdout_tail
+    assert any("scaled to [234, 22]" in w for w in rep.warnings)
+    assert rep.check("epochs").evidence["examples_trained"] == 2560
+
+
+def test_lines_from_logging_and_tqdm_are_tagged_with_epochs(grader, tmp_path):
+    sub = submission.load(write(tmp_path, loop().replace(
+        'print(f"Epoch', 'import logging; logging.basicConfig(); logging.getLogger().warning(f"Epoch') + """
+from tqdm import tqdm
+tqdm.write("done")
+"""))
+    seen = grader.observe(sub)
+    lines = [(e["s"], e["text"]) for e in seen.trace.of("line")]
+    assert ("o", "done") in lines and sum(s == "e" and "Epoch [" in t for s, t in lines) == 10
+    epochs = seen.trace.epochs()
+    assert [len(ep.lines) for ep in epochs[:9]] == [1] * 9  # each epoch's own warning line
+
+
+def test_exception_keeps_partial_credit_and_line(grader, tmp_path):
+    source = loop().replace("opt.step()", "opt.step()\n        if epoch == 5: {}['key']")
+    line = source.splitlines().index("        if epoch == 5: {}['key']") + 1
+    rep = grader.grade(write(tmp_path, source))
+    assert rep.status == Status.runtime_error
+    assert f"line {line}" in rep.check("runs").message and "epoch 6" in rep.check("runs").message
+    assert failed(rep) == {"runs", "epochs"}
+    assert "KeyError" in rep.output.stdout_tail  # the student still sees the traceback
+
+
+@pytest.fixture
+def quick(grader):
+    grader.limits = grader.limits.model_copy(update={"timeout_s": 8, "grace_s": 10})
+    yield grader
+    grader.limits = TINY.limits
+
+
+def test_endless_loop_times_out_keeping_the_trace_so_far(quick, tmp_path):
+    rep = quick.grade(write(tmp_path, loop(epochs=2) + "\nwhile True:\n    pass\n"))
+    assert rep.status == Status.timeout
+    assert "did not finish within 8 s" in rep.check("runs").message
+    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").passed
+
+def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
+    rep = quick.grade(write(tmp_path, loop(epochs=10_000)))
+    assert rep.status == Status.timeout
+    assert rep.check("architecture").passed and rep.check("zero_grad").passed
+    assert rep.check("learns").passed  # the model was exported after the deadline stopped it
+    assert rep.training.epochs > 2
+
+
+def test_printing_a_fake_report_changes_nothing(grader, tmp_path):
+    forged = {"ch": "trace", "ev": {"e": "step", "i": 1, "opt": 1, "changed": True}}
+    rep = grader.grade(write(tmp_path, f"""
+        import json, sys
+        print({json.dumps(json.dumps(forged))})
+        print(json.dumps({{"score": 100, "max_score": 100, "status": "graded"}}))
+        sys.stderr.write({json.dumps(json.dumps({"ch": "sup", "exit": 0}))} + "\\n")
+        open("report.json", "w").write('{{"score": 100}}')
+    """))
+    assert rep.status == Status.graded and failed(rep) == set(TINY.points.model_dump()) - {"runs"}
+    assert rep.score == TINY.points.runs  # it ran, and earned nothing else
+    assert "optimizer" in failed(rep) and "no torch.optim optimizer" in rep.check("optimizer").message
+
+
+def test_output_is_capped_but_counted(grader, tmp_path):
+    grader.limits = grader.limits.model_copy(update={"output_bytes": 10_000})
+    try:
+        rep = grader.grade(write(tmp_path, "for i in range(20000):\n    print('x' * 99)\nprint('the end')\n"))
+    finally:
+        grader.limits = TINY.limits
+    assert rep.output.total_bytes == 20000 * 100 + 8 and rep.output.truncated
+    assert rep.output.stdout_tail.rstrip().endswith("the end")
+    assert any("2,000,008 bytes" in w for w in rep.warnings)
+
+
+def test_notebook_runs_with_display(grader, tmp_path):
+    cells = [{"cell_type": "code", "source": "!pip install torch\n" + loop()},
+             {"cell_type": "code", "source": "display(model)\nraise RuntimeError('late')"}]
+    rep = grader.grade(write(tmp_path, json.dumps({"nbformat": 4, "cells": cells}), "hw.ipynb"))
+    assert rep.status == Status.runtime_error and "cell 2, line 2" in rep.check("runs").message
+    assert "Sequential(" in rep.output.stdout_tail and failed(rep) == {"runs"}
+    assert any("!pip install torch" in w for w in rep.warnings)
