@@ -197,6 +197,9 @@ class Grader:
         if trace.sup and trace.sup.get("out_capped"):
             warnings.append(f"the submission printed {total:,} bytes; only the first {self.limits.output_bytes:,} "
                             "were kept live (the report shows the last lines)")
+        if trace.sup and trace.sup.get("trace_rejected"):
+            warnings.append(f"{trace.sup['trace_rejected']} forged line(s) written to the grader's trace channel "
+                            "were rejected")
         if not self.backend.isolated:
             warnings.append("graded with --sandbox none: the submission ran unisolated, as you")
         if why:

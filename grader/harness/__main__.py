@@ -1,6 +1,7 @@
 """The harness: installs instrumentation, runs the submission as __main__, exports what it trained.
 
-Usage (by the supervisor only): python -m grader.harness SPEC_JSON TRACE_FD
+Usage (by the supervisor only): python -m grader.harness SPEC_JSON TRACE_FD KEY_FD
+  KEY_FD is read once and closed before any submission code runs: the key it holds tags every trace line.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def main() -> None:
     spec = json.loads(sys.argv[1])
     from grader.harness.recorder import Recorder
 
-    rec = Recorder(int(sys.argv[2]))
+    with os.fdopen(int(sys.argv[3]), "r") as key_pipe:
+        key = key_pipe.read()
+    rec = Recorder(int(sys.argv[2]), key)
     signal.signal(signal.SIGUSR1, _on_deadline)
     t = time.monotonic()
     import torch
@@ -124,6 +127,8 @@ def main() -> None:
     t = time.monotonic()
     inst.install_output(sys)
     outcome, exc, code = run_submission(spec["submission"], spec.get("kind", "python"))
+    if os.getpid() != rec.pid:  # a process the submission forked, unwinding: it must not run our epilogue
+        os._exit(1 if exc is not None else 0)
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the deadline only stops the submission, not the export
     if exc is not None and outcome == "exception":

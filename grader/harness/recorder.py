@@ -24,8 +24,9 @@ def _clean(value):
 
 
 class Recorder:
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, key: str = ""):
         self.fd = fd
+        self.key = key  # the supervisor drops lines without it (see supervisor.TraceReader)
         self.pid = os.getpid()  # DataLoader workers are forks of this process: they must stay silent
         self.lock = threading.RLock()
         self.seq = 0
@@ -44,7 +45,8 @@ class Recorder:
                 self.dropped += 1
                 return
             self.seq += 1
-            record = {"e": kind, "i": self.seq, "t": round(time.monotonic() - self.t0, 4), **_clean(fields)}
+            record = {"e": kind, "i": self.seq, "k": self.key, "t": round(time.monotonic() - self.t0, 4),
+                      **_clean(fields)}
             data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
             try:
                 while data:

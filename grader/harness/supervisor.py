@@ -5,6 +5,10 @@ caps and wraps; the harness's trace comes through a third, inherited pipe. Only 
 the sandbox's stdout (see protocol.py), and it makes itself non-dumpable so that the submission, although
 it runs under the same uid, cannot open this process's file descriptors through /proc.
 
+The trace pipe is inherited by the harness process, so the submission could find it; every trace line
+must therefore carry a per-run key (handed over through a one-shot pipe the harness reads and closes before
+any submission code runs) and the next sequence number. Other lines are dropped and counted.
+
 Deadlines: at `timeout_s` the harness gets SIGUSR1 (it stops the submission and still exports what it
 trained); at `timeout_s + grace_s` the whole process group is killed.
 
@@ -20,6 +24,7 @@ import ctypes
 import json
 import os
 import resource
+import secrets
 import selectors
 import signal
 import subprocess
@@ -95,33 +100,62 @@ class Output:
         return {"out_bytes": self.total, "out_capped": sum(self.total.values()) > self.cap, "tail": tail}
 
 
+class TraceReader:
+    """Splits the trace pipe into events, keeping only the harness's own (right key, next sequence number)."""
+
+    def __init__(self, key: str, emit):
+        self.key, self.emit = key, emit
+        self.buf, self.bytes, self.next, self.rejected = b"", 0, 1, 0
+
+    def feed(self, data: bytes) -> None:
+        self.bytes += len(data)
+        if self.bytes > TRACE_CAP_BYTES:
+            return
+        self.buf += data
+        *lines, self.buf = self.buf.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict) or event.pop("k", None) != self.key or event.get("i") != self.next:
+                self.rejected += 1
+                continue
+            self.next += 1
+            self.emit({"ch": protocol.TRACE, "ev": event})
+
+
 def supervise(spec: dict, out) -> dict:
     def emit(record: dict) -> None:
         out.write(protocol.encode(record))
         out.flush()
 
     trace_r, trace_w = os.pipe()
+    key_r, key_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    key = secrets.token_hex(16)
+    os.write(key_w, key.encode())
+    os.close(key_w)
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "grader.harness", json.dumps(spec), str(trace_w)],
+        [sys.executable, "-m", "grader.harness", json.dumps(spec), str(trace_w), str(key_r)],
         stdin=subprocess.DEVNULL,
         stdout=out_w,
         stderr=err_w,
-        pass_fds=[trace_w],
+        pass_fds=[trace_w, key_r],
         cwd=spec["workdir"],
         env=child_env(spec),
         start_new_session=True,  # one process group: the hard kill reaches everything it forked
     )
-    for fd in (trace_w, out_w, err_w):
+    for fd in (trace_w, key_r, out_w, err_w):
         os.close(fd)
 
     output = Output(emit, spec.get("output_cap", 1_000_000), spec.get("tail_bytes", 65536))
     sel = selectors.DefaultSelector()
     for fd, name in ((trace_r, "t"), (out_r, "o"), (err_r, "e")):
         sel.register(fd, selectors.EVENT_READ, name)
-    trace_buf, trace_bytes = b"", 0
+    trace = TraceReader(key, emit)
     soft_at = started + float(spec["timeout_s"])
     hard_at = soft_at + float(spec.get("grace_s", 20))
     soft_sent = hard_killed = False
@@ -150,27 +184,16 @@ def supervise(spec: dict, out) -> dict:
             kill_group()
             break
         wait = min(0.2, max(0.0, (soft_at if not soft_sent else hard_at) - now))
-        for key, _ in sel.select(wait):
-            data = os.read(key.fd, 1 << 16)
+        for ready, _ in sel.select(wait):
+            data = os.read(ready.fd, 1 << 16)
             if not data:
-                sel.unregister(key.fd)
-                os.close(key.fd)
+                sel.unregister(ready.fd)
+                os.close(ready.fd)
                 continue
-            if key.data != "t":
-                output.add(key.data, data)
-                continue
-            trace_bytes += len(data)
-            if trace_bytes > TRACE_CAP_BYTES:
-                continue
-            trace_buf += data
-            *lines, trace_buf = trace_buf.split(b"\n")
-            for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    emit({"ch": protocol.TRACE, "ev": event})
+            if ready.data == "t":
+                trace.feed(data)
+            else:
+                output.add(ready.data, data)
 
     kill_group()  # whatever the submission left running in its group
     try:
@@ -185,7 +208,8 @@ def supervise(spec: dict, out) -> dict:
         "hard_timeout": hard_killed,
         "wall_s": round(time.monotonic() - started, 3),
         "maxrss_kb": usage.ru_maxrss,
-        "trace_capped": trace_bytes > TRACE_CAP_BYTES,
+        "trace_capped": trace.bytes > TRACE_CAP_BYTES,
+        "trace_rejected": trace.rejected,
         **output.summary(),
     }
     emit(final)

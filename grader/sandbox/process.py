@@ -1,12 +1,250 @@
-from grader.sandbox import Sandbox
+"""`--sandbox process`: bubblewrap, for machines without Docker (student laptops, CI runners).
+
+Every namespace is unshared (so no network), the process dies with its parent and gets a new session;
+only the Python environment, the grader package and the job's inputs are bound, read-only; the working
+dir and /tmp are size-capped tmpfs. rlimits bound address space, CPU time, file size, open files and core
+dumps; a wall-clock deadline kills the whole tree (the pid namespace dies with bubblewrap).
+
+Started as root, bubblewrap never runs as root: stage.py prepares a private mount namespace, joins the
+job's cgroups (memory, pids, cpu: the process-count rlimit would count every process of the shared uid),
+then setpriv drops to uid 65534 with no capabilities and no-new-privs before bubblewrap starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import grader
+from grader.sandbox import Job, Result, Sandbox, Settings
+from grader.sandbox.local import communicate
+
+SANDBOX_UID = 65534
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group",
+             "/etc/nsswitch.conf", "/etc/localtime")
+NVIDIA_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset",
+                  "/dev/nvidia0", "/dev/nvidia1", "/dev/nvidia2", "/dev/nvidia3")
+ADDRESS_SPACE_HEADROOM_MB = 8192  # PyPI's torch maps ~3.2 GB at import; an rlimit below ~4 GiB breaks it
+STAGE_SCRIPT = Path(__file__).with_name("stage.py")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _setpriv(uid: int) -> list[str]:
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--no-new-privs"]
+
+
+class Cgroup:
+    """One job's cgroup (v1: memory, pids, cpu hierarchies; v2: one unified directory)."""
+
+    def __init__(self, job_id: str, memory_mb: int, pids: int, cpus: float):
+        self.v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+        period = 100_000
+        if self.v2:
+            parent = CGROUP_ROOT / "grader"
+            parent.mkdir(exist_ok=True)
+            (parent / "cgroup.subtree_control").write_text("+memory +pids +cpu")
+            self.dirs = {"unified": parent / job_id}
+            self.dirs["unified"].mkdir()
+            d = self.dirs["unified"]
+            settings = [(d / "memory.max", memory_mb << 20), (d / "memory.swap.max", 0), (d / "pids.max", pids),
+                        (d / "cpu.max", f"{int(cpus * period)} {period}")]
+        else:
+            self.dirs = {c: CGROUP_ROOT / c / "grader" / job_id for c in ("memory", "pids", "cpu")}
+            for d in self.dirs.values():
+                d.mkdir(parents=True)
+            m, p, c = self.dirs["memory"], self.dirs["pids"], self.dirs["cpu"]
+            settings = [(m / "memory.limit_in_bytes", memory_mb << 20), (m / "memory.memsw.limit_in_bytes", memory_mb << 20),
+                        (p / "pids.max", pids), (c / "cpu.cfs_period_us", period), (c / "cpu.cfs_quota_us", int(cpus * period))]
+        for path, value in settings:
+            try:
+                path.write_text(str(value))
+            except OSError:
+                if "memsw" not in path.name and "swap" not in path.name:  # swap accounting may be off
+                    raise
+
+    @property
+    def procs(self) -> list[str]:
+        return [str(d / "cgroup.procs") for d in self.dirs.values()]
+
+    def oom_killed(self) -> bool:
+        d = self.dirs.get("unified") or self.dirs["memory"]
+        text = (d / ("memory.events" if self.v2 else "memory.oom_control")).read_text()
+        return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in text.splitlines())
+
+    def pids(self) -> list[int]:
+        d = self.dirs.get("unified") or self.dirs["pids"]
+        return [int(p) for p in (d / "cgroup.procs").read_text().split()]
+
+    def kill_all(self) -> None:
+        for _ in range(100):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        for d in self.dirs.values():
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # still draining
+                    time.sleep(0.02)
+
+
+def python_paths() -> list[str]:
+    """What the sandboxed interpreter needs: its installation, the venv, the grader package."""
+    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
+             os.path.realpath(Path(grader.__file__).parent)}
+    return sorted(p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths))
 
 
 class ProcessSandbox(Sandbox):
     name = "process"
+    _probe: dict = {}
+
+    def __init__(self, settings: Settings | None = None):
+        super().__init__(settings)
+        self.root = os.geteuid() == 0
+        self.cgroups = self.root and self._cgroups_work()
 
     @classmethod
-    def unavailable(cls, settings):
-        return "not built yet"
+    def unavailable(cls, settings: Settings) -> str | None:
+        if shutil.which("bwrap") is None:
+            return "bubblewrap is not installed (Debian/Ubuntu: apt install bubblewrap; Fedora: dnf install bubblewrap)"
+        root = os.geteuid() == 0
+        if root and shutil.which("setpriv") is None:
+            return "running as root needs setpriv (util-linux) to drop privileges before bubblewrap"
+        if root not in cls._probe:
+            argv = (_setpriv(SANDBOX_UID) if root else []) + ["bwrap", "--unshare-all", "--die-with-parent",
+                                                              *_system_binds(), "true"]
+            try:
+                done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+                cls._probe[root] = None if done.returncode == 0 else done.stderr.strip()[:200]
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                cls._probe[root] = str(exc)
+        why = cls._probe[root]
+        return None if why is None else f"bubblewrap cannot create its namespaces here ({why})"
 
-    def run(self, job):
-        raise NotImplementedError
+    @staticmethod
+    def _cgroups_work() -> bool:
+        try:
+            Cgroup(f"probe-{uuid.uuid4().hex[:8]}", 512, 64, 1.0).remove()
+            return True
+        except OSError:
+            return False
+
+    # ------------------------------------------------------------------ limits
+    def _rlimits(self, job: Job) -> dict:
+        lim = job.limits
+        out = {"cpu": int((lim.timeout_s + lim.grace_s) * max(1, round(job.cpus)) + 60),
+               "fsize": lim.file_size_mb << 20, "nofile": lim.open_files, "core": 0}
+        if job.device != "cuda":  # CUDA reserves huge virtual ranges; the cgroup bounds memory there
+            out["as"] = (lim.memory_mb + ADDRESS_SPACE_HEADROOM_MB) << 20
+        if not self.cgroups:  # without a pids cgroup, count the user's processes (shared by all their jobs)
+            mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == os.getuid())
+            out["nproc"] = mine + lim.pids
+        return out
+
+    def enforced(self, job: Job) -> dict:
+        lim, rl = job.limits, self._rlimits(job)
+        return {
+            **super().enforced(job),
+            "user": SANDBOX_UID if self.root else os.getuid(),
+            "network": "none (own network namespace)",
+            "filesystem": "read-only binds of the Python environment, the grader and the job's inputs; "
+                          f"work dir and /tmp on {lim.tmpfs_mb} MB tmpfs",
+            "memory_mb": lim.memory_mb if self.cgroups else None,
+            "address_space_mb": rl["as"] >> 20 if "as" in rl else None,
+            "pids": lim.pids,
+            "pids_by": "cgroup" if self.cgroups else "rlimit (per user)",
+            "cpus": job.cpus if self.cgroups else None,
+            "cpu_seconds": rl["cpu"], "file_size_mb": lim.file_size_mb, "open_files": lim.open_files,
+            "core_dumps": False,
+        }
+
+    # ------------------------------------------------------------------ run
+    def run(self, job: Job) -> Result:
+        job_id = uuid.uuid4().hex[:12]
+        stage_dir = tempfile.mkdtemp(prefix="grader-stage-") if self.root else None
+        cgroup = None
+        try:
+            if stage_dir:
+                os.chmod(stage_dir, 0o755)
+            sources: list[str] = []
+
+            def bound(host: str) -> str:  # as root, bubblewrap binds from the staged copy of the mount
+                if stage_dir is None:
+                    return host
+                sources.append(host)
+                return os.path.join(stage_dir, str(len(sources) - 1))
+
+            args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                    "--new-session", "--hostname", "grader", "--clearenv",
+                    "--setenv", "PATH", f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+                    "--setenv", "HOME", "/sandbox/work", "--setenv", "LANG", "C.UTF-8", *_system_binds()]
+            for path in python_paths():
+                args += ["--ro-bind", bound(path), path]
+            for name, host in job.inputs.items():
+                args += ["--ro-bind", bound(os.path.realpath(host)), f"/sandbox/in/{name}"]
+            size = str(job.limits.tmpfs_mb << 20)
+            args += ["--proc", "/proc", "--dev", "/dev",
+                     "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/sandbox/work",
+                     "--size", size, "--tmpfs", "/sandbox/tmp"]
+            if job.device == "cuda":
+                for dev in NVIDIA_DEVICES:
+                    args += ["--dev-bind-try", dev, dev]
+            args += ["--remount-ro", "/", "--chdir", "/sandbox/work", sys.executable, "-m", job.module, "/sandbox"]
+            if self.cgroups:
+                cgroup = Cgroup(job_id, job.limits.memory_mb, job.limits.pids, job.cpus)
+            plan = {"stage_dir": stage_dir, "sources": sources, "cgroups": cgroup.procs if cgroup else [],
+                    "rlimits": self._rlimits(job), "argv": (_setpriv(SANDBOX_UID) if self.root else []) + args}
+            started = time.monotonic()
+            proc = subprocess.Popen([sys.executable, "-I", str(STAGE_SCRIPT), json.dumps(plan)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+            out, err, timed_out = communicate(proc, job.timeout_s)
+            wall = time.monotonic() - started
+            oom = cgroup.oom_killed() if cgroup else False
+            return Result(out, err, proc.returncode, wall, timed_out=timed_out, oom=oom)
+        finally:
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
+            if stage_dir:
+                os.rmdir(stage_dir)
+
+
+def _system_binds() -> list[str]:
+    args = []
+    for d in SYSTEM_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    for f in ETC_FILES:
+        args += ["--ro-bind-try", f, f]
+    return args
+
+
+def _owner(proc_dir: Path) -> int | None:
+    try:
+        return proc_dir.stat().st_uid
+    except OSError:
+        return None

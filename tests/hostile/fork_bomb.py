@@ -1,0 +1,6 @@
+# Forks until something stops it.
+import os
+
+print("forking")
+while True:
+    os.fork()
