@@ -162,6 +162,73 @@ def download(data_dir):
     click.echo(f"downloaded MNIST into {folder}")
 
 
+@cli.group()
+def image():
+    """Build the Docker image the docker sandbox runs (nothing is ever pulled while grading)."""
+
+
+@image.command()
+@click.option("--tag", default="grader:latest", show_default=True, help="Name of the image to build.")
+@click.option("--base-image", help="Base image with Python 3.11+ [default: the Dockerfile's, python:3.11-slim]. "
+                                   "Machines without a registry pass a local one, e.g. grader-base:local.")
+@data_dir_option
+def build(tag, base_image, data_dir):
+    """Build the grader image from the project's Dockerfile: torch, torchvision, the grader and MNIST's
+    training set (never the test set)."""
+    from grader.sandbox import docker as docker_sandbox
+
+    folder = data.resolve_dir(data_dir)
+    try:
+        files = data.require(folder, roles=data.TRAIN)
+        image_id = docker_sandbox.build_image(tag, base_image, files, log=_log)
+    except (data.DataMissing, FileNotFoundError, RuntimeError) as exc:
+        _log(f"error: {exc}")
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # docker.errors.* : no engine, build failures
+        _log(f"error: could not build the image: {exc}")
+        sys.exit(EXIT_USAGE)
+    click.echo(f"built {tag} ({image_id})")
+
+
+@cli.group(name="sandbox")
+def sandbox_group():
+    """See which sandboxes can run here; remove what a killed grader left behind."""
+
+
+@sandbox_group.command(name="status")
+@click.option("--image", default="grader:latest", show_default=True)
+def sandbox_status(image):
+    """Say which backend --sandbox auto picks, and why the others are unavailable."""
+    from grader import sandbox
+
+    settings = sandbox.Settings(image=image)
+    for kind in ("docker", "process"):
+        try:
+            sandbox.select(kind, settings)
+            click.echo(f"{kind:<8} available")
+        except sandbox.SandboxUnavailable as exc:
+            click.echo(f"{kind:<8} unavailable: {str(exc).split(': ', 1)[-1]}")
+    try:
+        click.echo(f"auto     -> {sandbox.select('auto', settings).name}")
+    except sandbox.SandboxUnavailable:
+        click.echo("auto     -> none available (pass --sandbox none to grade your own code unisolated)")
+        sys.exit(EXIT_USAGE)
+
+
+@sandbox_group.command(name="clean")
+def sandbox_clean():
+    """Remove leftover sandbox containers (by label) and cgroups of jobs that were killed."""
+    from grader.sandbox import docker as docker_sandbox
+    from grader.sandbox import process
+
+    removed = process.clean()
+    try:
+        removed += docker_sandbox.clean()
+    except Exception as exc:  # no engine: nothing to clean there
+        _log(f"docker: skipped ({type(exc).__name__})")
+    click.echo(f"removed {removed} leftover sandbox(es)")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

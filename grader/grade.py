@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import secrets
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -134,16 +135,17 @@ class Grader:
             inputs = {script.name: script, "spec.json": spec}
             if not self.backend.baked("train-images"):
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
+            key = secrets.token_hex(32).encode()
             job = sandbox.Job("grader.harness.supervisor", inputs, self.limits,
                               timeout_s=self.limits.timeout_s + self.limits.grace_s + 30, device=self.device,
-                              cpus=self.cpus)
+                              cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))  # warms up meanwhile
             trace = None
             try:
                 result = self.backend.run(job)
-                trace = Trace.from_stream(result.stdout)
+                trace = Trace.from_stream(result.stdout, key)
                 if trace.sup is not None:
                     trace.sup["oom"] = result.oom
             finally:
@@ -197,9 +199,9 @@ class Grader:
         if trace.sup and trace.sup.get("out_capped"):
             warnings.append(f"the submission printed {total:,} bytes; only the first {self.limits.output_bytes:,} "
                             "were kept live (the report shows the last lines)")
-        if trace.sup and trace.sup.get("trace_rejected"):
-            warnings.append(f"{trace.sup['trace_rejected']} forged line(s) written to the grader's trace channel "
-                            "were rejected")
+        forged = trace.forged + ((trace.sup or {}).get("trace_rejected") or 0)
+        if forged:
+            warnings.append(f"{forged} forged line(s) written to the grader's channels were rejected")
         if not self.backend.isolated:
             warnings.append("graded with --sandbox none: the submission ran unisolated, as you")
         if why:

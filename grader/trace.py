@@ -46,9 +46,14 @@ class Trace:
     live_output: str = ""
     artifact: bytes | None = None
 
+    forged: int = 0  # lines in the sandbox's output that were not signed by the supervisor
+
     @classmethod
-    def from_stream(cls, data: bytes) -> "Trace":
-        return cls.from_records(protocol.decode_stream(data))
+    def from_stream(cls, data: bytes, key: bytes) -> "Trace":
+        records, rejected = protocol.decode_stream(data, key)
+        trace = cls.from_records(records)
+        trace.forged = rejected
+        return trace
 
     @classmethod
     def from_records(cls, records: list[dict]) -> "Trace":

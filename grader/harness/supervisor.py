@@ -12,7 +12,7 @@ any submission code runs) and the next sequence number. Other lines are dropped 
 Deadlines: at `timeout_s` the harness gets SIGUSR1 (it stops the submission and still exports what it
 trained); at `timeout_s + grace_s` the whole process group is killed.
 
-Usage: python -m grader.harness.supervisor ROOT
+Usage: python -m grader.harness.supervisor ROOT   (the first line of stdin is the key that signs the output)
   ROOT/in/spec.json holds the job; relative paths in it are relative to ROOT (every backend lays out
   ROOT/in (read-only inputs), ROOT/work (the submission's working dir) and ROOT/tmp the same way).
 """
@@ -125,9 +125,9 @@ class TraceReader:
             self.emit({"ch": protocol.TRACE, "ev": event})
 
 
-def supervise(spec: dict, out) -> dict:
+def supervise(spec: dict, out, signing_key: bytes) -> dict:
     def emit(record: dict) -> None:
-        out.write(protocol.encode(record))
+        out.write(protocol.encode(record, signing_key))
         out.flush()
 
     trace_r, trace_w = os.pipe()
@@ -227,13 +227,25 @@ def load_spec(root: str) -> dict:
     return spec
 
 
+def read_signing_key() -> bytes:
+    """The host's per-job key, read before anything else runs; stdin is then closed for good."""
+    key = sys.stdin.buffer.readline().strip()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    if len(key) < 32:
+        raise SystemExit("grader supervisor: no signing key on stdin")
+    return key
+
+
 def main() -> None:
     _make_non_dumpable()
+    signing_key = read_signing_key()
     out = sys.stdout.buffer
     try:
-        supervise(load_spec(sys.argv[1]), out)
+        supervise(load_spec(sys.argv[1]), out, signing_key)
     except Exception as exc:  # the host turns this into internal_error
-        out.write(protocol.encode({"ch": protocol.SUP, "error": f"{type(exc).__name__}: {exc}"}))
+        out.write(protocol.encode({"ch": protocol.SUP, "error": f"{type(exc).__name__}: {exc}"}, signing_key))
         out.flush()
         sys.exit(3)
 

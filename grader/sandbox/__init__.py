@@ -34,6 +34,7 @@ class Job:
     timeout_s: float  # hard wall clock for the whole sandbox; the supervisor's own deadlines come first
     device: str = "cpu"
     cpus: float = 1.0
+    stdin: bytes = b""  # written to the sandboxed process's stdin, then closed (the supervisor's signing key)
 
 
 @dataclass

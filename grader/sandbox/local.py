@@ -30,10 +30,10 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def communicate(proc: subprocess.Popen, timeout_s: float) -> tuple[bytes, bytes, bool]:
-    """Wait for the process; on the deadline kill its whole process group. Returns (stdout, stderr, timed_out)."""
+def communicate(proc: subprocess.Popen, timeout_s: float, stdin: bytes = b"") -> tuple[bytes, bytes, bool]:
+    """Feed stdin, wait; on the deadline kill the whole process group. Returns (stdout, stderr, timed_out)."""
     try:
-        out, err = proc.communicate(timeout=timeout_s)
+        out, err = proc.communicate(input=stdin, timeout=timeout_s)
         return out, err, False
     except subprocess.TimeoutExpired:
         kill_group(proc)
@@ -52,9 +52,9 @@ class LocalSandbox(Sandbox):
             env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "PYTHONPATH", "CUDA_VISIBLE_DEVICES")}
             started = time.monotonic()
             proc = subprocess.Popen([sys.executable, "-m", job.module, str(root)], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=root / "work", env=env,
+                                    stderr=subprocess.PIPE, stdin=subprocess.PIPE, cwd=root / "work", env=env,
                                     start_new_session=True)
-            out, err, timed_out = communicate(proc, job.timeout_s)
+            out, err, timed_out = communicate(proc, job.timeout_s, job.stdin)
             return Result(out, err, proc.returncode, time.monotonic() - started, timed_out=timed_out)
 
     def enforced(self, job: Job) -> dict:

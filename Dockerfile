@@ -1,0 +1,38 @@
+# The grader's sandbox image: Python, torch, torchvision, the grader, and MNIST's *training* set.
+# The held-out test set is never copied in: the evaluator gets it through a read-only mount that only
+# its own container sees.
+#
+# Build it with `grader image build` (it assembles the context: this file, ca.crt, data/, src/).
+# BASE_IMAGE lets a machine without a registry build from a local image:
+#   grader image build --base-image grader-base:local
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+
+ENV LANG=C.UTF-8 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+
+# pip behind a TLS-intercepting proxy needs the build machine's CA bundle (harmless elsewhere)
+COPY ca.crt /etc/grader-ca.crt
+ENV PIP_CERT=/etc/grader-ca.crt
+
+# minimal Debian images lack ensurepip; official python images have it
+RUN python3 -m venv /opt/venv 2>/dev/null || { \
+      apt-get update && apt-get install -y --no-install-recommends python3-venv && \
+      rm -rf /var/lib/apt/lists/* && python3 -m venv /opt/venv; }
+
+# the heavy layer first, so code changes rebuild in seconds
+ARG TORCH_SPEC="torch>=2.14 torchvision>=0.29"
+RUN pip install $TORCH_SPEC "tqdm>=4.60" "matplotlib>=3.7"
+
+COPY data/ /opt/grader/data/
+COPY src/ /tmp/grader-src/
+RUN pip install --no-deps /tmp/grader-src && rm -rf /tmp/grader-src
+
+LABEL org.opencontainers.image.title="grader sandbox" \
+      grader.data="/opt/grader/data"
+USER 65534:65534
+WORKDIR /sandbox/work
+CMD ["python", "-c", "import grader, torch, torchvision; print('grader sandbox image:', grader.__version__, torch.__version__)"]

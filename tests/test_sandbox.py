@@ -1,0 +1,188 @@
+"""Isolation, for real: the reference and every hostile submission through each isolated backend.
+
+Each test asserts the report's status and score and that nothing escaped: host files untouched, no
+connection reached the host, no process, container or cgroup left behind. With CI=true an unavailable
+backend fails the run instead of skipping it.
+"""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader import data
+from grader.grade import Grader, Options
+from grader.report import Status
+from grader.rubric import Rubric
+from grader.sandbox import Settings
+from grader.sandbox import docker as docker_sandbox
+from grader.sandbox.docker import DockerSandbox
+from grader.sandbox.process import Cgroup, ProcessSandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+BACKENDS = {"process": ProcessSandbox, "docker": DockerSandbox}
+TOKEN = f"grader-test-{uuid.uuid4().hex[:8]}"
+
+
+def require(name: str) -> None:
+    why = BACKENDS[name].unavailable(Settings())
+    if why is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the {name} sandbox must run in CI: {why}")
+    pytest.skip(f"{name} sandbox unavailable here: {why}")
+
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def grader(request, real_data):
+    require(request.param)
+    return Grader(Options(sandbox=request.param, data_dir=real_data, device="cpu", rubric=Rubric()))
+
+
+@pytest.fixture
+def short(grader):
+    """The same grader with a 15 s deadline, for submissions that never end."""
+    grader.limits = grader.limits.model_copy(update={"timeout_s": 15, "grace_s": 10})
+    yield grader
+    grader.limits = Rubric().limits
+
+
+def leftover_processes() -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if TOKEN in cmd or "grader.harness" in cmd or "grader.evaluate" in cmd:
+                found.append(f"{proc.name}: {cmd[:100]}")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    yield
+    time.sleep(0.5)
+    assert leftover_processes() == []
+    if os.geteuid() == 0:
+        assert Cgroup.leftovers() == []
+    if DockerSandbox.unavailable(Settings()) is None:
+        assert docker_sandbox.client().containers.list(all=True, filters={"label": docker_sandbox.LABEL}) == []
+
+
+def hostile(tmp_path: Path, name: str, **values) -> Path:
+    text = (HOSTILE / f"{name}.py").read_text().replace("__TOKEN__", TOKEN)
+    for key, value in values.items():
+        text = text.replace(f"__{key.upper()}__", str(value))
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    return path
+
+
+def test_reference_full_marks(grader):
+    rep = grader.grade(ROOT / "reference" / "solution.py")
+    assert rep.status == Status.graded and rep.score == 100, rep.message
+    assert rep.sandbox.backend == grader.backend.name and rep.sandbox.isolated
+    assert rep.sandbox.limits["memory_mb"] == 3072 and rep.sandbox.limits["pids"] == 256
+    assert "none" in rep.sandbox.limits["network"]
+
+
+def test_infinite_loop_times_out_keeping_the_trace(short, tmp_path):
+    started = time.monotonic()
+    rep = short.grade(hostile(tmp_path, "infinite_loop"))
+    assert rep.status == Status.timeout
+    assert time.monotonic() - started < 15 + 10 + 20
+    assert rep.training.epochs == 1 and rep.check("prints_loss_each_epoch").passed  # what it showed, kept
+    assert not rep.check("runs").passed and not rep.check("epochs").passed
+
+
+def test_memory_bomb_hits_the_memory_limit(grader, tmp_path):
+    rep = grader.grade(hostile(tmp_path, "memory_bomb"))
+    assert rep.status == Status.memory_limit and rep.score == 0
+    assert "allocated" not in rep.output.stdout_tail
+
+
+def test_fork_bomb_is_contained_and_the_machine_stays_responsive(short, tmp_path):
+    latencies, done = [], threading.Event()
+
+    def probe():
+        while not done.is_set():
+            t = time.monotonic()
+            subprocess.run(["true"], check=True)
+            latencies.append(time.monotonic() - t)
+            time.sleep(0.2)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        rep = short.grade(hostile(tmp_path, "fork_bomb"))
+    finally:
+        done.set()
+        prober.join()
+    assert rep.status in (Status.runtime_error, Status.timeout) and rep.score == 0
+    assert latencies and max(latencies) < 2.0, max(latencies)
+
+
+def test_network_is_unreachable(grader, tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.5)
+    try:
+        rep = grader.grade(hostile(tmp_path, "network", port=server.getsockname()[1]))
+        with pytest.raises(socket.timeout):
+            server.accept()  # nothing ever connected
+    finally:
+        server.close()
+    out = rep.output.stdout_tail
+    assert "CONNECTED" not in out
+    for name in ("outside", "outside-dns", "host-loopback"):
+        assert f"blocked {name}:" in out
+    assert rep.status == Status.graded and rep.score == 10  # it ran; it trained nothing
+
+
+def test_writes_outside_the_work_dir_never_reach_the_host(grader, tmp_path):
+    host_file = tmp_path / "host-owned" / "escape.txt"
+    host_file.parent.mkdir()
+    home_file = Path.home() / f"{TOKEN}-home"
+    rep = grader.grade(hostile(tmp_path, "write_escape", host_file=host_file))
+    out = rep.output.stdout_tail
+    assert not host_file.exists() and not home_file.exists() and not Path(f"/root/{TOKEN}-root").exists()
+    assert not list(Path(os.__file__).parent.glob(f"{TOKEN}*"))
+    for refused in (f"/root/{TOKEN}-root", f"/sandbox/in/{TOKEN}", "-stdlib", ".evil"):
+        assert any(line.startswith("refused") and refused in line for line in out.splitlines()), (refused, out)
+
+
+def test_held_out_test_set_is_not_there(grader, real_data, tmp_path):
+    test_file = data.locate(real_data)["test_images"]
+    rep = grader.grade(hostile(tmp_path, "read_test_set", test_file=test_file, host_dir=real_data))
+    assert "search done" in rep.output.stdout_tail and "FOUND" not in rep.output.stdout_tail
+
+
+def test_a_gigabyte_of_output_is_capped_and_still_graded(grader, tmp_path):
+    rep = grader.grade(hostile(tmp_path, "print_flood"))
+    assert rep.status == Status.graded and rep.score == 100, rep.message
+    assert rep.output.total_bytes > 10**9 and rep.output.truncated
+    assert len(rep.model_dump_json()) < 200_000
+
+
+def test_a_forged_report_changes_nothing(grader, tmp_path):
+    rep = grader.grade(hostile(tmp_path, "fake_report"))
+    assert rep.status == Status.graded and rep.score == rep.check("runs").max_points == 10
+    assert rep.training.epochs == 0
+    assert any("forged line" in w for w in rep.warnings)
+
+
+def test_background_processes_are_killed(grader, tmp_path):
+    started = time.monotonic()
+    rep = grader.grade(hostile(tmp_path, "background_process"))
+    assert rep.status == Status.graded and "left two processes running" in rep.output.stdout_tail
+    assert time.monotonic() - started < 60  # the grader did not wait for them
+    # nothing_left_behind checks that no process carrying the token survived

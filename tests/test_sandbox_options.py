@@ -1,0 +1,79 @@
+"""The exact hardening each backend asks for, and backend selection: no engine needed."""
+
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.rubric import Limits
+from grader.sandbox import Job, Settings
+from grader.sandbox.docker import LABEL, DockerSandbox
+from grader.sandbox.process import ProcessSandbox, python_paths
+
+
+def job(device: str = "cpu") -> Job:
+    return Job("grader.harness.supervisor", {"spec.json": Path("/tmp/x/spec.json")}, Limits(), timeout_s=140,
+               device=device, cpus=2.0)
+
+
+def docker_backend() -> DockerSandbox:
+    backend = DockerSandbox.__new__(DockerSandbox)  # no engine: only the options are built
+    backend.settings, backend.data_dir = Settings(), "/opt/grader/data"
+    return backend
+
+
+def test_docker_hardening_arguments():
+    o = docker_backend().container_options(job())
+    assert o["network_mode"] == "none" and o["read_only"] is True and o["init"] is True
+    assert o["user"] == "65534:65534" and o["cap_drop"] == ["ALL"] and o["security_opt"] == ["no-new-privileges"]
+    assert o["mem_limit"] == o["memswap_limit"] == "3072m"
+    assert o["nano_cpus"] == 2_000_000_000 and o["pids_limit"] == 256
+    assert set(o["tmpfs"]) == {"/tmp", "/sandbox/work", "/sandbox/tmp"}
+    assert all("size=512m" in v and "nosuid" in v for v in o["tmpfs"].values())
+    limits = {u["Name"]: u["Hard"] for u in o["ulimits"]}
+    assert limits["nofile"] == 1024 and limits["fsize"] == 256 << 20 and limits["core"] == 0 and limits["cpu"] > 0
+    assert o["labels"][LABEL] == "1"
+    [mount] = o["mounts"]
+    assert mount["Target"] == "/sandbox/in/spec.json" and mount["ReadOnly"] is True and mount["Type"] == "bind"
+    assert "device_requests" not in o
+
+
+def test_docker_gpu_goes_through_a_device_request():
+    [request] = docker_backend().container_options(job("cuda"))["device_requests"]
+    assert request["Capabilities"] == [["gpu"]] and request["Count"] == -1
+
+
+def test_docker_serves_training_data_from_the_image_only():
+    backend = docker_backend()
+    assert backend.baked("train-images") == "/opt/grader/data/train-images-idx3-ubyte"
+    assert backend.baked("test-images") is None
+
+
+def test_process_rlimits_leave_room_for_torch():
+    backend = ProcessSandbox.__new__(ProcessSandbox)
+    backend.root, backend.cgroups = True, True
+    limits = backend._rlimits(job())
+    assert limits["as"] >= 4 << 30 and limits["core"] == 0 and limits["fsize"] == 256 << 20
+    assert "nproc" not in limits  # as root the pids cgroup counts, not the shared uid
+    assert "as" not in backend._rlimits(job("cuda"))
+    backend.cgroups = False
+    assert "nproc" in backend._rlimits(job())
+
+
+def test_python_paths_are_minimal_and_include_the_grader():
+    paths = python_paths()
+    assert any(Path(__import__("grader").__file__).resolve().is_relative_to(p) for p in paths)
+    assert len(paths) == len(set(paths))
+
+
+def test_unknown_and_unavailable_backends_say_how_to_fix(monkeypatch):
+    with pytest.raises(sandbox.SandboxUnavailable, match="unknown sandbox"):
+        sandbox.select("vm")
+    monkeypatch.setattr(ProcessSandbox, "unavailable", classmethod(lambda cls, s: "install bubblewrap"))
+    monkeypatch.setattr(DockerSandbox, "unavailable", classmethod(lambda cls, s: "start docker"))
+    with pytest.raises(sandbox.SandboxUnavailable, match="install bubblewrap"):
+        sandbox.select("process")
+    with pytest.raises(sandbox.SandboxUnavailable, match="--sandbox none") as err:
+        sandbox.select("auto")
+    assert "start docker" in str(err.value) and "install bubblewrap" in str(err.value)
+    assert sandbox.select("none").name == "none"
