@@ -24,12 +24,12 @@ class Points(_Model):
 
 
 class Limits(_Model):
-    """Per-submission sandbox limits. Sized so that `--jobs 2` fits a 2-core, 24 GiB machine with room to spare."""
+    """Per-submission sandbox limits, sized so two jobs at once fit a 2-core, 24 GiB machine with room to spare."""
 
     timeout_s: float = Field(90, gt=0, description="wall clock for the submission, imports included")
     grace_s: float = Field(20, ge=0, description="after the timeout: time to export what was trained")
     memory_mb: int = Field(3072, ge=512, description="RAM (no swap); the harness alone uses ~900 MB")
-    cpus: float | None = Field(None, gt=0, description="CPU cores; default: the machine's cores / jobs")
+    cpus: float | None = Field(None, gt=0, description="CPU cores; default: the machine's cores (÷ parallel jobs)")
     pids: int = Field(256, ge=16, description="processes and threads")
     output_bytes: int = Field(1_000_000, ge=1024, description="submission output kept (stdout+stderr)")
     tmpfs_mb: int = Field(512, ge=16, description="size of the writable working dir and /tmp")
