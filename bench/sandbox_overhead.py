@@ -29,7 +29,7 @@ def main() -> None:
                 seen = grader.observe(sub)
                 walls.append(seen.result.wall_s)
                 inside.append(seen.trace.sup["wall_s"])
-            overhead = [w - i for w, i in zip(walls, inside)]
+            overhead = [w - i for w, i in zip(walls, inside, strict=True)]
             print(f"{name:<8} sandbox wall median {statistics.median(walls):.2f} s, supervisor inside "
                   f"{statistics.median(inside):.2f} s, overhead (start to trace back) median "
                   f"{statistics.median(overhead):.2f} s (min {min(overhead):.2f}, max {max(overhead):.2f})")

@@ -46,8 +46,9 @@ class Context:
         self.epochs: list[Epoch] = self.trace.epochs()
         self.complete = [e for e in self.epochs if e.complete]
 
-    def fact_hint(self, kind: str, describe: Callable) -> str | None:
-        facts = self.facts.of(kind)
+    def fact_hint(self, kind: str, describe: Callable, suspect: Callable = lambda f: True) -> str | None:
+        """Describe the static fact of this kind that best explains a failure (a suspect one first)."""
+        facts = sorted(self.facts.of(kind), key=lambda f: not suspect(f))
         return describe(facts[0]) if facts else None
 
 
@@ -206,7 +207,8 @@ def check_loss(ctx: Context) -> Outcome:
                                   "asks for CrossEntropyLoss", fix, evidence)
         return Outcome(False, "NLLLoss on raw outputs drove training: without log_softmax it is not a valid "
                               "classification loss", fix, evidence)
-    where = ctx.fact_hint("loss", lambda f: f" ({ctx.where(f.line)}: `{f.text}`)") or ""
+    where = ctx.fact_hint("loss", lambda f: f" ({ctx.where(f.line)}: `{f.text}`)",
+                          suspect=lambda f: f.value not in ("CrossEntropyLoss", "cross_entropy")) or ""
     return Outcome(False, f"{name} drove {len(without_ce)} of {len(backwards)} backward passes{where}; "
                           "classifying 10 digits needs CrossEntropyLoss", fix, evidence)
 
@@ -231,7 +233,8 @@ def check_optimizer(ctx: Context) -> Outcome:
         bad = not_adam[0]
         why = {"AdamW": "AdamW is a different optimizer (decoupled weight decay), even though it is Adam-like",
                "Adam": f"this Adam comes from {bad['module']}, not torch.optim"}.get(bad["cls"], "")
-        where = ctx.fact_hint("optimizer", lambda f: f" ({ctx.where(f.line)}: `{f.text}`)") or ""
+        where = ctx.fact_hint("optimizer", lambda f: f" ({ctx.where(f.line)}: `{f.text}`)",
+                              suspect=lambda f: f.value["name"] != "Adam") or ""
         return Outcome(False, f"the steps were made by {bad['cls']}{where}, not torch.optim.Adam"
                               + (f"; {why}" if why else ""), adam_fix, evidence)
     if not any(s.get("changed") for s in steps):
@@ -261,7 +264,7 @@ def check_epochs(ctx: Context) -> Outcome:
     each = f" ({batches} batches each)" if batches else ""
     if done == want and started == want:
         return Outcome(True, f"{want} full passes over {of_what}{each}", None, evidence)
-    stated = ctx.fact_hint("epochs", lambda f: f"{ctx.where(f.line)} sets `{f.text}`")
+    stated = ctx.fact_hint("epochs", lambda f: f"{ctx.where(f.line)} sets `{f.text}`", suspect=lambda f: f.value != want)
     hint = f"train for exactly {want} epochs" + (f"; {stated}" if stated else "")
     if started == 0:
         return Outcome(False, "no training pass was observed (no backward() on training batches)", hint, evidence)
@@ -313,7 +316,7 @@ class _Candidates:
             sizes.append(b.get("bs") or 1)
         self.n = len(values)
         rows, total, weighted, count = [], 0.0, 0.0, 0
-        for j, (v, bs) in enumerate(zip(values, sizes), start=1):
+        for j, (v, bs) in enumerate(zip(values, sizes, strict=True), start=1):
             total += v
             weighted += v * bs
             count += bs

@@ -21,7 +21,7 @@ from grader import checks, data, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
-from grader.rubric import Limits, Rubric
+from grader.rubric import Rubric
 from grader.trace import Trace
 
 EVAL_TIMEOUT_S = 120

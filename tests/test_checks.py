@@ -153,6 +153,12 @@ def test_epochs_counts_complete_passes_and_uses_static_hint():
     assert not out.passed and "5 full passes" in out.message and "line 1" in out.hint
 
 
+def test_epochs_hint_points_at_the_line_that_disagrees():
+    src = "p.add_argument('--epochs', type=int, default=10)\nfor epoch in range(3):\n    pass\n"
+    out = checks.check_epochs(ctx(TraceBuilder().setup().run(epochs=3).end(), source=src))
+    assert "line 2" in out.hint and "range(3)" in out.hint
+
+
 def test_epochs_partial_pass_is_not_an_epoch():
     b = TraceBuilder().setup().run(epochs=9)
     b.epoch(1, 10, [0.3] * 5, complete=False)
@@ -172,7 +178,7 @@ def test_epochs_ignore_loader_passes_without_backward():
 def test_epochs_by_examples_without_a_loader():
     b = TraceBuilder().setup(train_size=300)
     for e in range(10):
-        for k in range(3):
+        for _ in range(3):
             b.ev("backward", losses=[], kinds=["cross_entropy"], value=1.0 / (e + 1), bs=100, cleared=True, in_pass=None)
         b.ev("line", s="o", text=f"epoch {e} loss {1.0 / (e + 1):.3f}")
     c = ctx(b.end())

@@ -212,7 +212,6 @@ class Instrumentation:
         self.modules: dict[nn.Module, _ModuleInfo] = {}
         self.datasets = 0
         self.current_pass = None
-        self.lines = 0
 
     # ------------------------------------------------------------------ install
     def install(self) -> None:
@@ -236,8 +235,8 @@ class Instrumentation:
     # ------------------------------------------------------------------ data
     def _on_dataset(self, ds) -> None:
         self.datasets += 1
-        ds._grader_id = self.datasets
-        self.rec.emit("dataset", ds=self.datasets, train=bool(ds.train), size=len((self.served.train if ds.train else self.served.eval)[1]))
+        images, _ = self.served.train if ds.train else self.served.eval
+        self.rec.emit("dataset", ds=self.datasets, train=bool(ds.train), size=len(images))
 
     @staticmethod
     def _find_mnist(ds, depth: int = 0):
@@ -479,7 +478,6 @@ class Instrumentation:
 
     # ------------------------------------------------------------------ output
     def _on_line(self, stream: str, text: str) -> None:
-        self.lines += 1
         self.rec.emit("line", s=stream, text=text[:LINE_CHARS])
 
     # ------------------------------------------------------------------ after the run

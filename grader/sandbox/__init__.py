@@ -71,9 +71,6 @@ class Sandbox(ABC):
         """The limits this backend really enforces, for the report."""
         return {"timeout_s": job.limits.timeout_s, "hard_timeout_s": job.timeout_s}
 
-    def close(self) -> None:
-        pass
-
 
 def cuda_present() -> bool:
     """Cheap GPU probe that does not import torch (which costs seconds)."""
