@@ -7,8 +7,10 @@ raw or gzipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,13 +132,14 @@ def import_from(source: Path, dest: Path) -> DataStatus:
 
 
 def download(dest: Path) -> DataStatus:
-    """Fetch MNIST with torchvision (progress bars on stderr), then import it."""
+    """Fetch MNIST with torchvision, then import it. Its progress goes to stderr: stdout may carry a report."""
     from torchvision.datasets import MNIST
 
     with tempfile.TemporaryDirectory(prefix="grader-mnist-") as tmp:
         try:
-            for train in (True, False):
-                MNIST(root=tmp, train=train, download=True)
+            with contextlib.redirect_stdout(sys.stderr):  # torchvision prints "Downloading ..." to stdout
+                for train in (True, False):
+                    MNIST(root=tmp, train=train, download=True)
         except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError depending on mirror
             raise DataMissing(f"could not download MNIST ({str(exc).strip()}).\nWithout internet, run `grader data "
                               "import DIR` with a folder holding the four MNIST IDX files (raw or .gz), or point "

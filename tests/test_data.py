@@ -1,5 +1,6 @@
 import gzip
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import write_tiny_mnist
@@ -56,3 +57,21 @@ def test_resolution_order(tmp_path, monkeypatch):
     monkeypatch.delenv("GRADER_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert data.resolve_dir(None) == tmp_path / "xdg" / "grader" / "mnist"
+
+
+def test_download_keeps_stdout_clean_for_json(real_data, tmp_path, monkeypatch, capsys):
+    """torchvision prints its progress to stdout; `check --json` needs stdout for the report alone."""
+    import torchvision.datasets
+
+    class FakeMNIST:  # what torchvision does, minus the network: print, then leave the raw files
+        def __init__(self, root, train, download):
+            print("Downloading https://example/train-images-idx3-ubyte.gz")
+            raw = Path(root) / "MNIST" / "raw"
+            raw.mkdir(parents=True, exist_ok=True)
+            for role, path in data.locate(real_data).items():
+                shutil.copy(path, raw / path.name)
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    st = data.download(tmp_path / "cache")
+    out, err = capsys.readouterr()
+    assert st.ok and out == "" and "Downloading" in err
