@@ -31,8 +31,11 @@ COPY data/ /opt/grader/data/
 COPY src/ /tmp/grader-src/
 RUN pip install --no-deps /tmp/grader-src && rm -rf /tmp/grader-src
 
+# the host refuses an image whose sandbox code differs from its own (grader image build sets this)
+ARG GRADER_HARNESS=unknown
 LABEL org.opencontainers.image.title="grader sandbox" \
-      grader.data="/opt/grader/data"
+      grader.data="/opt/grader/data" \
+      grader.harness="${GRADER_HARNESS}"
 USER 65534:65534
 WORKDIR /sandbox/work
 CMD ["python", "-c", "import grader, torch, torchvision; print('grader sandbox image:', grader.__version__, torch.__version__)"]

@@ -66,6 +66,25 @@ def test_python_paths_are_minimal_and_include_the_grader():
     assert len(paths) == len(set(paths))
 
 
+def test_a_stale_docker_image_is_refused_with_the_fix(monkeypatch):
+    from grader.sandbox import docker as docker_sandbox
+
+    class Image:
+        labels = {docker_sandbox.HARNESS_LABEL: "0123456789abcdef"}
+
+    class Client:
+        images = type("Images", (), {"get": staticmethod(lambda tag: Image())})
+
+        def ping(self):
+            return True
+
+    monkeypatch.setattr(docker_sandbox, "client", lambda timeout=30: Client())
+    why = DockerSandbox.unavailable(Settings())
+    assert "another version" in why and "grader image build" in why
+    Image.labels = {docker_sandbox.HARNESS_LABEL: docker_sandbox.harness_digest()}
+    assert DockerSandbox.unavailable(Settings()) is None
+
+
 def test_unknown_and_unavailable_backends_say_how_to_fix(monkeypatch):
     with pytest.raises(sandbox.SandboxUnavailable, match="unknown sandbox"):
         sandbox.select("vm")

@@ -9,6 +9,7 @@ through read-only bind mounts (a read-only container refuses put_archive). Image
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,7 +24,17 @@ from grader.sandbox import Job, Result, Sandbox, Settings
 
 LABEL = "grader.sandbox"
 DATA_LABEL = "grader.data"
+HARNESS_LABEL = "grader.harness"  # digest of the in-sandbox code the image carries
 BAKED = {"train-images": data.FILES["train_images"], "train-labels": data.FILES["train_labels"]}
+
+
+def harness_digest() -> str:
+    """sha256 of the code that runs inside the sandbox; host and image must agree on it (same protocol)."""
+    package = Path(grader.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([package / "__init__.py", package / "evaluate.py", *(package / "harness").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def client(timeout: int = 30):
@@ -52,9 +63,13 @@ class DockerSandbox(Sandbox):
             return (f"no Docker engine answers ({type(exc).__name__}); start one (e.g. `sudo systemctl start docker`, "
                     "or .ci/docker-engine.sh on a machine without an init system)")
         try:
-            c.images.get(settings.image)
+            image = c.images.get(settings.image)
         except docker.errors.ImageNotFound:
             return f"the image {settings.image} does not exist; build it with `grader image build`"
+        built_from = (image.labels or {}).get(HARNESS_LABEL)
+        if built_from != harness_digest():
+            return (f"the image {settings.image} carries another version of the grader's sandbox code (image: "
+                    f"{built_from or 'unlabelled'}, this grader: {harness_digest()}); rebuild it with `grader image build`")
         return None
 
     def baked(self, name: str) -> str | None:
@@ -168,7 +183,7 @@ def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], l
         for name in ("pyproject.toml", "README.md"):
             shutil.copy(project / name, src / name)
         shutil.copytree(project / "grader", src / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        args = {"BASE_IMAGE": base_image} if base_image else {}
+        args = {"GRADER_HARNESS": harness_digest(), **({"BASE_IMAGE": base_image} if base_image else {})}
         image_id = None
         for chunk in client(timeout=3600).api.build(path=str(ctx), tag=tag, buildargs=args, network_mode="host",
                                                     rm=True, forcerm=True, decode=True):
