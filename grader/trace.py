@@ -184,12 +184,22 @@ class Trace:
         return Counter(k for b in self.of("backward") for k in (b.get("kinds") or ["unknown"]))
 
     def output_tail(self, max_lines: int = 200, max_bytes: int = 65536) -> tuple[str, bool, int]:
-        """(tail, truncated, total bytes) of the submission's interleaved stdout+stderr."""
-        total = sum((self.sup or {}).get("out_bytes", {}).values()) if self.sup else len(self.live_output)
-        text = (self.sup or {}).get("tail") if self.sup and "tail" in self.sup else self.live_output
-        text = text or ""
-        cut = text[-max_bytes:]
-        lines = cut.splitlines()
-        if len(lines) > max_lines:
-            cut = "\n".join(lines[-max_lines:]) + ("\n" if text.endswith("\n") else "")
-        return cut, len(cut.encode()) < total, total
+        """(tail, truncated, total bytes) of the submission's interleaved stdout+stderr, as a terminal shows it.
+        Truncated means something printed is not in the tail (progress-bar redraws don't count)."""
+        sup = self.sup or {}
+        raw = sup["tail"] if "tail" in sup else self.live_output
+        total = sum(sup["out_bytes"].values()) if "out_bytes" in sup else len(self.live_output.encode())
+        shown = as_terminal_shows(raw)
+        lines = shown[-max_bytes:].splitlines(keepends=True)
+        kept = "".join(lines[-max_lines:])
+        cut = len(shown) > max_bytes or len(lines) > max_lines
+        return kept, cut or total > len(raw.encode()), total
+
+
+def as_terminal_shows(text: str) -> str:
+    """Progress bars redraw a line with carriage returns; keep only what a terminal would end up showing."""
+    lines = []
+    for line in text.split("\n"):
+        parts = [p for p in line.split("\r") if p]
+        lines.append(parts[-1] if parts else "")
+    return "\n".join(lines)

@@ -242,6 +242,17 @@ def test_prints_a_future_loss_does_not_count():
     assert not checks.check_prints_loss(ctx(b.end())).passed
 
 
+def test_output_tail_shows_what_a_terminal_shows():
+    sup = {"ch": "sup", "exit": 0, "out_bytes": {"o": 40, "e": 0},
+           "tail": "start\nepoch 1:  50%|#5| 1/2\repoch 1: 100%|##| 2/2\r\ndone\n"}
+    sup["out_bytes"]["o"] = len(sup["tail"].encode())
+    tail, truncated, total = TraceBuilder().trace(sup).output_tail()
+    assert tail == "start\nepoch 1: 100%|##| 2/2\ndone\n" and not truncated
+    sup["out_bytes"]["e"] = 10_000  # more was printed than the tail holds
+    assert TraceBuilder().trace(sup).output_tail()[1]
+    assert TraceBuilder().trace(sup).output_tail(max_lines=1) == ("done\n", True, total + 10_000)
+
+
 # ---------------------------------------------------------------- zero_grad
 def test_zero_grad_counts_stale_backwards():
     out = checks.check_zero_grad(ctx(TraceBuilder().setup().run(cleared=False).end(), source="x = 1\n"))
