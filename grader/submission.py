@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 2 * 2**20
+MAX_BYTES = {"python": 2 * 2**20, "notebook": 64 * 2**20}  # notebooks carry their outputs (plots as base64)
 # cell magics whose body is still Python; any other %% cell (bash, writefile, html ...) is dropped whole
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
@@ -58,8 +58,9 @@ def load(path: Path) -> Submission:
     kind = "notebook" if suffix == ".ipynb" else "python"
     if suffix not in (".py", ".ipynb"):
         raise InvalidSubmission(f"expected a Python file (.py) or a Jupyter notebook (.ipynb), got '{path.name}'")
-    if len(data) > MAX_BYTES:
-        raise InvalidSubmission(f"the file is {len(data) >> 10} KB; submissions over {MAX_BYTES >> 20} MB are not graded")
+    if len(data) > MAX_BYTES[kind]:
+        raise InvalidSubmission(f"the file is {len(data) >> 10} KB; {kind} submissions over {MAX_BYTES[kind] >> 20} MB "
+                                "are not graded")
     if not data.strip():
         raise InvalidSubmission("the file is empty")
     if b"\x00" in data:

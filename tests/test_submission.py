@@ -41,6 +41,14 @@ def test_too_large(tmp_path):
         submission.load(f)
 
 
+def test_a_notebook_with_large_outputs_is_fine(tmp_path):
+    plot = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo" * 500_000}}
+    f = tmp_path / "hw.ipynb"
+    f.write_text(json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": "x = 1", "outputs": [plot]}]}))
+    assert f.stat().st_size > 5 * 2**20
+    assert submission.load(f).source.startswith("x = 1")
+
+
 def test_notebook_drops_magics_and_shell_lines_keeping_line_numbers(tmp_path):
     f = tmp_path / "hw.ipynb"
     f.write_text(nb(("markdown", "title"),
