@@ -205,7 +205,7 @@ class Instrumentation:
         self.rec, self.served = rec, served
         self.tls = threading.local()
         self.loss_seq = 0
-        self.losses: dict[int, tuple] = {}  # id(grad_fn) -> (grad_fn, loss id, kind, batch size)
+        self.losses: dict[int, tuple] = {}  # id(grad_fn) -> (grad_fn, loss id, kind, batch size, value)
         # strong references: a model built inside main() must still be there to export after main() returns
         self.optimizers: dict[torch.optim.Optimizer, dict] = {}
         self.loaders: dict[tud.DataLoader, list] = {}
@@ -323,7 +323,7 @@ class Instrumentation:
         if kind == "nll" and isinstance(first, torch.Tensor) and first.grad_fn is not None:
             fields["log_probs"] = "LogSoftmax" in type(first.grad_fn).__name__
         if out.grad_fn is not None:
-            self.losses[id(out.grad_fn)] = (out.grad_fn, self.loss_seq, kind, fields["bs"])
+            self.losses[id(out.grad_fn)] = (out.grad_fn, self.loss_seq, kind, fields["bs"], fields["value"])
             if len(self.losses) > 256:  # keep the newest; the objects are held so ids are not reused meanwhile
                 self.losses.pop(next(iter(self.losses)))
         self.rec.emit("loss", **fields)
@@ -378,7 +378,10 @@ class Instrumentation:
     def _on_backward(self, tensor) -> None:
         try:
             hits = self._losses_behind(tensor)
-            value = float(tensor.detach().float().mean()) if tensor.numel() else None
+            if len(hits) == 1 and hits[0][0] is tensor.grad_fn:  # backward on the loss itself: value known
+                value = hits[0][4]
+            else:
+                value = float(tensor.detach().float().mean()) if tensor.numel() else None
             self.rec.emit("backward", losses=[h[1] for h in hits], kinds=sorted({h[2] for h in hits}),
                           value=value, bs=hits[0][3] if hits else None, cleared=self._grads_cleared(),
                           in_pass=list(self.current_pass) if self.current_pass else None)
