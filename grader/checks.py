@@ -41,6 +41,7 @@ class Context:
     evaluation: Evaluation | None = None
     where: Callable[[int | None], str] = lambda n: f"line {n}" if n else "an unknown line"
     limits: dict = field(default_factory=dict)
+    oom: bool = False  # the sandbox (container or cgroup) says the memory limit killed the run
 
     def __post_init__(self):
         self.epochs: list[Epoch] = self.trace.epochs()
@@ -124,7 +125,7 @@ def check_runs(ctx: Context) -> Outcome:
                        "look for an endless loop, or far more work per batch than the exercise needs",
                        {"timeout_s": limit})
     sup = trace.sup or {}
-    if sup.get("oom"):
+    if ctx.oom:
         return Outcome(False, f"was killed for using more than {ctx.limits.get('memory_mb')} MB of memory{in_epoch}",
                        "look for tensors that grow every batch", {"memory_mb": ctx.limits.get("memory_mb")})
     if outcome == "killed":

@@ -136,9 +136,8 @@ class Grader:
             if not self.backend.baked("train-images"):
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
             key = secrets.token_hex(32).encode()
-            job = sandbox.Job("grader.harness.supervisor", inputs, self.limits,
-                              timeout_s=self.limits.timeout_s + self.limits.grace_s + 30, device=self.device,
-                              cpus=self.cpus, stdin=key + b"\n")
+            job = sandbox.Job("grader.harness.supervisor", inputs, self.limits, timeout_s=self._harness_deadline,
+                              device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))  # warms up meanwhile
@@ -146,8 +145,6 @@ class Grader:
             try:
                 result = self.backend.run(job)
                 trace = Trace.from_stream(result.stdout, key)
-                if trace.sup is not None:
-                    trace.sup["oom"] = result.oom
             finally:
                 _hand_over(pending, trace)
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
@@ -164,12 +161,17 @@ class Grader:
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 
+    @property
+    def _harness_deadline(self) -> float:
+        """The host's hard wall clock for the harness sandbox: after the supervisor's own deadlines."""
+        return self.limits.timeout_s + self.limits.grace_s + 30
+
     def _evaluator_job(self, pending: Path) -> sandbox.Job:
         """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""
         inputs = {"pending": pending, "test-images": self.files["test_images"],
                   "test-labels": self.files["test_labels"]}
-        deadline = self.limits.timeout_s + self.limits.grace_s + 30 + EVAL_TIMEOUT_S
-        return sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=deadline, device="cpu", cpus=1)
+        return sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=self._harness_deadline + EVAL_TIMEOUT_S,
+                           device="cpu", cpus=1)
 
     # ------------------------------------------------------------------ reports
     def _sandbox_info(self, job: sandbox.Job | None) -> Sandbox:
@@ -179,7 +181,7 @@ class Grader:
     def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:
         trace, result, evaluation, job = seen.trace, seen.result, seen.evaluation, seen.job
         status, why = classify(trace, result)
-        ctx = Context(trace, facts, self.rubric, evaluation, where=sub.where,
+        ctx = Context(trace, facts, self.rubric, evaluation, where=sub.where, oom=result.oom,
                       limits={"timeout_s": self.limits.timeout_s, "memory_mb": self.limits.memory_mb})
         results = []
         points = self.rubric.points.model_dump()

@@ -58,6 +58,13 @@ def test_runs_memory_error_is_reported_as_memory():
     assert "ran out of memory" in checks.check_runs(ctx(b)).message
 
 
+def test_runs_killed_by_the_memory_limit():
+    b = TraceBuilder().setup().run(epochs=2)  # killed mid-run: no end event
+    c = Context(b.trace({"ch": "sup", "exit": -9}), analyse(""), Rubric(), None, oom=True, limits={"memory_mb": 3072})
+    out = checks.check_runs(c)
+    assert not out.passed and "more than 3072 MB" in out.message and "epoch 2" in out.message
+
+
 def test_runs_nonzero_sys_exit():
     b = TraceBuilder().setup().run()
     b.ev("exception", type="SystemExit", message="3", lineno=40, line="sys.exit(3)", frames=[])

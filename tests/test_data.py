@@ -68,7 +68,7 @@ def test_download_keeps_stdout_clean_for_json(real_data, tmp_path, monkeypatch, 
             print("Downloading https://example/train-images-idx3-ubyte.gz")
             raw = Path(root) / "MNIST" / "raw"
             raw.mkdir(parents=True, exist_ok=True)
-            for role, path in data.locate(real_data).items():
+            for path in data.locate(real_data).values():
                 shutil.copy(path, raw / path.name)
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)

@@ -36,6 +36,11 @@ class Job:
     cpus: float = 1.0
     stdin: bytes = b""  # written to the sandboxed process's stdin, then closed (the supervisor's signing key)
 
+    @property
+    def cpu_seconds(self) -> int:
+        """CPU-time limit: the whole wall-clock budget on every core, plus start-up slack."""
+        return int((self.limits.timeout_s + self.limits.grace_s) * max(1, round(self.cpus)) + 60)
+
 
 @dataclass
 class Result:

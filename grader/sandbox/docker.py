@@ -66,10 +66,10 @@ class DockerSandbox(Sandbox):
             image = c.images.get(settings.image)
         except docker.errors.ImageNotFound:
             return f"the image {settings.image} does not exist; build it with `grader image build`"
-        built_from = (image.labels or {}).get(HARNESS_LABEL)
-        if built_from != harness_digest():
+        built_from, ours = (image.labels or {}).get(HARNESS_LABEL), harness_digest()
+        if built_from != ours:
             return (f"the image {settings.image} carries another version of the grader's sandbox code (image: "
-                    f"{built_from or 'unlabelled'}, this grader: {harness_digest()}); rebuild it with `grader image build`")
+                    f"{built_from or 'unlabelled'}, this grader: {ours}); rebuild it with `grader image build`")
         return None
 
     def baked(self, name: str) -> str | None:
@@ -81,7 +81,6 @@ class DockerSandbox(Sandbox):
 
         lim = job.limits
         tmpfs = f"rw,nosuid,nodev,size={lim.tmpfs_mb}m,uid=65534,gid=65534,mode=0700"
-        cpu_seconds = int((lim.timeout_s + lim.grace_s) * max(1, round(job.cpus)) + 60)
         options = dict(
             command=["python", "-m", job.module, "/sandbox"],
             user="65534:65534",
@@ -101,7 +100,7 @@ class DockerSandbox(Sandbox):
             ulimits=[Ulimit(name="nofile", soft=lim.open_files, hard=lim.open_files),
                      Ulimit(name="fsize", soft=lim.file_size_mb << 20, hard=lim.file_size_mb << 20),
                      Ulimit(name="core", soft=0, hard=0),
-                     Ulimit(name="cpu", soft=cpu_seconds, hard=cpu_seconds)],
+                     Ulimit(name="cpu", soft=job.cpu_seconds, hard=job.cpu_seconds)],
             labels={LABEL: "1", "grader.job": job.module},
             stdin_open=True,  # the supervisor's signing key arrives on stdin (it reads one line, then closes it)
             mounts=[Mount(target=f"/sandbox/in/{name}", source=os.path.realpath(host), type="bind", read_only=True)
@@ -175,7 +174,7 @@ def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], l
         shutil.copy(dockerfile, ctx / "Dockerfile")
         shutil.copy(_ca_bundle(), ctx / "ca.crt")
         (ctx / "data").mkdir()
-        for role in ("train_images", "train_labels"):  # the training set only, decompressed
+        for role in data.TRAIN:  # the training set only, decompressed
             dims, payload = idx.read(data_files[role])
             idx.write(ctx / "data" / data.FILES[role], dims, payload)
         src = ctx / "src"

@@ -167,8 +167,7 @@ class ProcessSandbox(Sandbox):
     # ------------------------------------------------------------------ limits
     def _rlimits(self, job: Job) -> dict:
         lim = job.limits
-        out = {"cpu": int((lim.timeout_s + lim.grace_s) * max(1, round(job.cpus)) + 60),
-               "fsize": lim.file_size_mb << 20, "nofile": lim.open_files, "core": 0}
+        out = {"cpu": job.cpu_seconds, "fsize": lim.file_size_mb << 20, "nofile": lim.open_files, "core": 0}
         if job.device != "cuda":  # CUDA reserves huge virtual ranges; the cgroup bounds memory there
             out["as"] = (lim.memory_mb + ADDRESS_SPACE_HEADROOM_MB) << 20
         if not self.cgroups:  # without a pids cgroup, count the user's processes (shared by all their jobs)
