@@ -60,6 +60,21 @@ def test_process_rlimits_leave_room_for_torch():
     assert "nproc" in backend._rlimits(job())
 
 
+def test_process_binds_survive_a_project_under_tmp(monkeypatch):
+    """A checkout under /tmp (CI runners, scratch clones): the /tmp tmpfs must not hide the venv."""
+    from grader.sandbox import process
+
+    monkeypatch.setattr(process, "python_paths", lambda: ["/tmp/fresh/.venv", "/tmp/fresh/grader"])
+    backend = ProcessSandbox.__new__(ProcessSandbox)
+    args = backend.bwrap_args(job(), None, [])
+    mounts = [(args[i], args[i + 1] if args[i] == "--tmpfs" else args[i + 2]) for i in range(len(args))
+              if args[i] in ("--tmpfs", "--ro-bind")]
+    for n, (kind, dest) in enumerate(mounts):
+        if kind == "--tmpfs":  # no earlier bind may sit inside a tmpfs mounted later
+            assert not [d for k, d in mounts[:n] if k == "--ro-bind" and d.startswith(dest + "/")], (dest, mounts)
+    assert ("--ro-bind", "/tmp/fresh/.venv") in mounts
+
+
 def test_python_paths_are_minimal_and_include_the_grader():
     paths = python_paths()
     assert any(Path(__import__("grader").__file__).resolve().is_relative_to(p) for p in paths)

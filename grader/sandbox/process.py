@@ -193,6 +193,33 @@ class ProcessSandbox(Sandbox):
         }
 
     # ------------------------------------------------------------------ run
+    def bwrap_args(self, job: Job, stage_dir: str | None, sources: list[str]) -> list[str]:
+        """The bubblewrap command. As root, every bound path is first staged (appended to `sources`)."""
+
+        def bound(host: str) -> str:  # as root, bubblewrap binds from the staged copy of the mount
+            if stage_dir is None:
+                return host
+            sources.append(host)
+            return os.path.join(stage_dir, str(len(sources) - 1))
+
+        size = str(job.limits.tmpfs_mb << 20)
+        args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                "--new-session", "--hostname", "grader", "--clearenv",
+                "--setenv", "PATH", f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
+                "--setenv", "HOME", "/sandbox/work", "--setenv", "LANG", "C.UTF-8", *_system_binds(),
+                # tmpfs first: binds below may land inside them (a project checked out under /tmp)
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/sandbox/work",
+                "--size", size, "--tmpfs", "/sandbox/tmp"]
+        for path in python_paths():
+            args += ["--ro-bind", bound(path), path]
+        for name, host in job.inputs.items():
+            args += ["--ro-bind", bound(os.path.realpath(host)), f"/sandbox/in/{name}"]
+        if job.device == "cuda":
+            for dev in NVIDIA_DEVICES:
+                args += ["--dev-bind-try", dev, dev]
+        return args + ["--remount-ro", "/", "--chdir", "/sandbox/work", sys.executable, "-m", job.module, "/sandbox"]
+
     def run(self, job: Job) -> Result:
         job_id = uuid.uuid4().hex[:12]
         stage_dir = tempfile.mkdtemp(prefix="grader-stage-") if self.root else None
@@ -201,29 +228,7 @@ class ProcessSandbox(Sandbox):
             if stage_dir:
                 os.chmod(stage_dir, 0o755)
             sources: list[str] = []
-
-            def bound(host: str) -> str:  # as root, bubblewrap binds from the staged copy of the mount
-                if stage_dir is None:
-                    return host
-                sources.append(host)
-                return os.path.join(stage_dir, str(len(sources) - 1))
-
-            args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
-                    "--new-session", "--hostname", "grader", "--clearenv",
-                    "--setenv", "PATH", f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
-                    "--setenv", "HOME", "/sandbox/work", "--setenv", "LANG", "C.UTF-8", *_system_binds()]
-            for path in python_paths():
-                args += ["--ro-bind", bound(path), path]
-            for name, host in job.inputs.items():
-                args += ["--ro-bind", bound(os.path.realpath(host)), f"/sandbox/in/{name}"]
-            size = str(job.limits.tmpfs_mb << 20)
-            args += ["--proc", "/proc", "--dev", "/dev",
-                     "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/sandbox/work",
-                     "--size", size, "--tmpfs", "/sandbox/tmp"]
-            if job.device == "cuda":
-                for dev in NVIDIA_DEVICES:
-                    args += ["--dev-bind-try", dev, dev]
-            args += ["--remount-ro", "/", "--chdir", "/sandbox/work", sys.executable, "-m", job.module, "/sandbox"]
+            args = self.bwrap_args(job, stage_dir, sources)
             if self.cgroups:
                 cgroup = Cgroup(job_id, job.limits.memory_mb, job.limits.pids, job.cpus)
             plan = {"stage_dir": stage_dir, "sources": sources, "cgroups": cgroup.procs if cgroup else [],
