@@ -1,0 +1,52 @@
+"""What every check shares: the context it reads (trace, static facts, rubric, evaluation) and its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from grader.rubric import Rubric
+from grader.static import StaticFacts
+from grader.trace import Epoch, Trace
+
+
+@dataclass
+class Evaluation:
+    accuracy: float | None = None
+    examples: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    message: str
+    hint: str | None = None
+    evidence: dict = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    trace: Trace
+    facts: StaticFacts
+    rubric: Rubric
+    evaluation: Evaluation | None = None
+    where: Callable[[int | None], str] = lambda n: f"line {n}" if n else "an unknown line"
+    limits: dict = field(default_factory=dict)
+    oom: bool = False  # the sandbox (container or cgroup) says the memory limit killed the run
+
+    def __post_init__(self):
+        self.epochs: list[Epoch] = self.trace.epochs()
+        self.complete = [e for e in self.epochs if e.complete]
+
+    def fact_hint(self, kind: str, describe: Callable, suspect: Callable = lambda f: True) -> str | None:
+        """Describe the static fact of this kind that best explains a failure (a suspect one first)."""
+        facts = sorted(self.facts.of(kind), key=lambda f: not suspect(f))
+        return describe(facts[0]) if facts else None
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('s') else 's'}"
+
+
