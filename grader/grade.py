@@ -190,8 +190,10 @@ class Grader:
                 out = checks.Outcome(False, "not graded: the grader failed before it could observe this")
             else:
                 out = fn(ctx)
+            share = 1.0 if out.passed else out.credit if self.rubric.policy.partial_credit == "proportional" else 0
             results.append(CheckResult(id=check_id, title=_title(check_id, title, self.rubric), passed=out.passed,
-                                       points=points[check_id] if out.passed else 0, max_points=points[check_id],
+                                       points=round(points[check_id] * min(1.0, max(0.0, share)), 2),
+                                       max_points=points[check_id],
                                        message=out.message, hint=None if out.passed else out.hint,
                                        evidence=out.evidence))
         start = trace.start or {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
@@ -26,7 +28,9 @@ class Points(_Model):
 class Limits(_Model):
     """Per-submission sandbox limits, sized so two jobs at once fit a 2-core, 24 GiB machine with room to spare."""
 
-    timeout_s: float = Field(90, gt=0, description="wall clock for the submission, imports included")
+    timeout_s: float = Field(90, gt=0, description="CPU seconds the submission may use, imports included: CPU "
+                                                   "time, so a busy machine never times out a correct program")
+    wall_factor: float = Field(4, ge=1, description="wall-clock backstop: timeout_s times this")
     grace_s: float = Field(20, ge=0, description="after the timeout: time to export what was trained")
     memory_mb: int = Field(3072, ge=512, description="RAM (no swap); the harness alone uses ~900 MB")
     cpus: float | None = Field(None, gt=0, description="CPU cores; default: the machine's cores (÷ parallel jobs)")
@@ -37,6 +41,24 @@ class Limits(_Model):
     open_files: int = Field(1024, ge=64)
 
 
+class Policy(_Model):
+    """How observations become points where a check is about every epoch, and how often printing is fine.
+
+    partial_credit: "proportional" (default): `prints_loss_each_epoch` earns points × (epochs that printed
+    their loss properly) / (the larger of the required epochs and the epochs that ran), so a program that
+    trains 1 of 10 epochs earns at most a tenth; "none": all or nothing. Other checks are all or nothing.
+    max_reports_per_batch: printing cadence. More loss reports in an epoch than this share of its batches
+    (and more than 3) is printing on (nearly) every batch, which fails `prints_loss_each_epoch`; a progress
+    bar redrawn in place is one report. None: no limit.
+    evidence: printed numbers must be precise enough that matching a loss by luck in every epoch that counts
+    is less likely than this (see README, "What is graded").
+    """
+
+    partial_credit: Literal["proportional", "none"] = "proportional"
+    max_reports_per_batch: float | None = Field(0.5, gt=0, description="reports per batch that count as every batch")
+    evidence: float = Field(1e-3, gt=0, lt=1, description="largest chance that the printed numbers match by luck")
+
+
 class Rubric(_Model):
     points: Points = Field(default_factory=Points)
     epochs: int = Field(10, ge=1, description="required passes over the training data")
@@ -45,6 +67,7 @@ class Rubric(_Model):
     accuracy_threshold: float = Field(0.80, ge=0, le=1, description="held-out accuracy needed by `learns`")
     seed: int = 0
     limits: Limits = Field(default_factory=Limits)
+    policy: Policy = Field(default_factory=Policy)
 
     @model_validator(mode="after")
     def _fits_in_mnist(self):

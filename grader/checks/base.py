@@ -24,6 +24,13 @@ class Outcome:
     message: str
     hint: str | None = None
     evidence: dict = field(default_factory=dict)
+    # share of the check's points earned when it did not pass (0..1); the rubric's policy.partial_credit
+    # decides whether grade.py pays it
+    credit: float = 0.0
+    # the failure may be an artifact of the shortened run (a print cadence longer than a shortened epoch):
+    # confirm on a full-size run before failing; the reason says what was seen
+    shortening_sensitive: bool = False
+    shortening_reason: str | None = None
 
 
 @dataclass
