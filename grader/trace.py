@@ -1,12 +1,20 @@
 """The recorded trace, as the host sees it, and what is derived from it (epochs, printed lines per epoch).
 
 Pure: nothing here runs torch or submission code, so every rule can be tested on hand-built event lists.
-An epoch is a full pass over the training data, decided from what training consumed:
-  - with a DataLoader: the loader whose batches fed the most backward() calls is the training loader;
-    each of its passes that fed at least one backward is an epoch, complete when the loader was exhausted;
-  - without one (slicing tensors by hand): examples that went through backward(), in multiples of the
-    training set's size.
-Printed lines belong to the epoch that was running when they were written, whatever they say.
+An epoch is a pass over the training examples, judged by how many times they went through a back-propagated
+loss, however they were fetched:
+  - the loader view: every DataLoader pass that fed backward() while it was live (before its StopIteration)
+    is an epoch, whichever loader object it came from (a new DataLoader per epoch is fine). It is complete
+    when it ended with StopIteration and its batches went through backward(), or when backward() ran on all
+    len(loader) of its batches (`next(it)` exactly len(loader) times never raises StopIteration);
+  - the counted view: the examples that went through backward(), in multiples of one pass's size. The pass
+    size is the one that divides the examples trained evenly among the plausible ones: what one pass of the
+    training loader yielded, len(loader.dataset), the served training set, and each of those rounded down to
+    whole batches (drop_last=True, or `len(X) // 64` batches by hand).
+The loader view is used unless the examples back-propagated disagree with it: batches cached in a list once
+and trained on ten times (backward() after the pass ended), or a fresh iter(loader) for every batch.
+Printed lines belong to the epoch that was running when they were written, whatever they say; lines after
+an epoch's last batch and before the next epoch starts belong to it.
 """
 
 from __future__ import annotations
@@ -24,10 +32,16 @@ class Epoch:
     index: int  # 1-based
     start: int  # event seq where it began
     complete: bool
-    backwards: list[dict] = field(default_factory=list)
+    backwards: list[dict] = field(default_factory=list)  # every backward() from start to the next epoch's start
     lines: list[tuple[dict, int]] = field(default_factory=list)  # (line event, backwards before it in this epoch)
     batches: int | None = None
-    examples: int = 0
+    examples: int = 0  # examples that went through backward() in this epoch
+    end: int | None = None  # event seq where the next epoch began (None: the last epoch runs to the end)
+    size: int | None = None  # examples in one full pass (what the training loader iterates)
+
+    def holds(self, seq: int) -> bool:
+        """Was event `seq` recorded while this epoch was running (end-of-epoch lines included)?"""
+        return seq >= self.start and (self.end is None or seq < self.end)
 
     @property
     def losses(self) -> list[float]:
@@ -123,42 +137,85 @@ class Trace:
     # ---------------------------------------------------------------- epochs
     def epochs(self) -> list[Epoch]:
         backwards = self.of("backward")
-        fed = Counter(b["in_pass"][0] for b in backwards if b.get("in_pass"))
-        if fed:
-            return self._loader_epochs(fed.most_common(1)[0][0])
-        return self._counted_epochs()
+        if not backwards:
+            return []
+        counted = self._counted_epochs(backwards)
+        by_loader = self._loader_epochs(backwards)
+        chosen = counted
+        if by_loader is not None and sum(e.complete for e in by_loader) >= sum(e.complete for e in counted):
+            chosen = by_loader
+        for ep, nxt in zip(chosen, chosen[1:]):
+            ep.end = nxt.start
+        self._attach_lines(chosen)
+        return chosen
 
-    def _loader_epochs(self, loader: int) -> list[Epoch]:
-        starts = {e["pass_no"]: e for e in self.of("pass_start") if e.get("loader") == loader}
-        ends = {e["pass_no"]: e for e in self.of("pass_end") if e.get("loader") == loader}
-        by_pass: dict[int, list[dict]] = {}
-        for b in self.of("backward"):
-            if b.get("in_pass") and b["in_pass"][0] == loader:
-                by_pass.setdefault(b["in_pass"][1], []).append(b)
+    def _loader_epochs(self, backwards: list[dict]) -> list[Epoch] | None:
+        """One epoch per loader pass that fed backward() while it was live; None when most of the examples
+        trained were not fed by a live pass (cached batches), so passes cannot tell the epochs."""
+        starts = {(e.get("loader"), e.get("pass_no")): e for e in self.of("pass_start")}
+        ends = {(e.get("loader"), e.get("pass_no")): e for e in self.of("pass_end")}
+        live: dict[tuple, list[dict]] = {}
+        for b in backwards:
+            key = tuple(b.get("in_pass") or ())
+            end = ends.get(key)
+            if key in starts and (end is None or b["i"] < end["i"]):
+                live.setdefault(key, []).append(b)
+        fed = sum(_bs(b) for bs in live.values() for b in bs)
+        if not live or fed < 0.9 * sum(_bs(b) for b in backwards):
+            return None
         epochs = []
-        for n, pass_no in enumerate(sorted(p for p in by_pass if p in starts), start=1):
-            end = ends.get(pass_no)
-            epochs.append(Epoch(index=n, start=starts[pass_no]["i"], complete=end is not None,
-                                backwards=by_pass[pass_no], batches=end.get("batches") if end else None,
-                                examples=end.get("examples", 0) if end else sum(b.get("bs") or 0 for b in by_pass[pass_no])))
-        self._attach_lines(epochs)
+        for n, key in enumerate(sorted(live, key=lambda k: starts[k]["i"]), start=1):
+            start, end, mine = starts[key], ends.get(key), live[key]
+            batches = end.get("batches") if end else start.get("batches")
+            examples = sum(_bs(b) for b in mine)
+            complete = bool(batches) and len(mine) >= batches or \
+                (end is not None and examples >= 0.9 * (end.get("examples") or float("inf")))
+            epochs.append(Epoch(index=n, start=start["i"], complete=bool(complete), batches=batches,
+                                size=start.get("dataset_size") or self.train_size))
+        self._split_by_time(epochs, backwards)
         return epochs
 
-    def _counted_epochs(self) -> list[Epoch]:
-        size = self.train_size
+    def _counted_epochs(self, backwards: list[dict]) -> list[Epoch]:
+        size = self._pass_size(backwards)
         epochs: list[Epoch] = []
         seen = 0
-        for b in self.of("backward"):
+        for b in backwards:
             if not epochs or (size and seen >= len(epochs) * size):
-                epochs.append(Epoch(index=len(epochs) + 1, start=b["i"], complete=False))
+                epochs.append(Epoch(index=len(epochs) + 1, start=b["i"], complete=False, size=size))
             epochs[-1].backwards.append(b)
-            seen += b.get("bs") or 0
-            epochs[-1].examples += b.get("bs") or 0
+            seen += _bs(b)
+            epochs[-1].examples += _bs(b)
         for ep in epochs:
             ep.complete = bool(size) and ep.examples >= size
             ep.batches = len(ep.backwards)
-        self._attach_lines(epochs)
         return epochs
+
+    def _pass_size(self, backwards: list[dict]) -> int | None:
+        """The plausible size of one pass that divides the examples trained most evenly (within 1%)."""
+        trained = sum(_bs(b) for b in backwards)
+        train_passes = [e for e in self.of("pass_start") if e.get("train") is not False]
+        sizes = [e.get("examples") for e in self.of("pass_end")
+                 if any(s.get("loader") == e.get("loader") for s in train_passes)]
+        sizes += [e.get("dataset_size") for e in train_passes] + [self.train_size]
+        sizes = [s for s in dict.fromkeys(sizes) if isinstance(s, int) and s > 0]
+        batch = Counter(_bs(b) for b in backwards).most_common(1)[0][0] if backwards else 0
+        candidates = list(dict.fromkeys(sizes + [s // batch * batch for s in sizes if batch and s >= batch]))
+        for size in candidates:
+            passes = trained / size
+            if passes >= 0.99 and abs(passes - round(passes)) <= 0.01 * round(passes):
+                return size
+        return sizes[0] if sizes else None
+
+    @staticmethod
+    def _split_by_time(epochs: list[Epoch], backwards: list[dict]) -> None:
+        """Each backward() belongs to the epoch running when it ran (backward before the first epoch: none)."""
+        k = -1
+        for b in backwards:
+            while k + 1 < len(epochs) and b["i"] >= epochs[k + 1].start:
+                k += 1
+            if k >= 0:
+                epochs[k].backwards.append(b)
+                epochs[k].examples += _bs(b)
 
     def _attach_lines(self, epochs: list[Epoch]) -> None:
         """Each line goes to the epoch running when it was written (lines before the first epoch are setup),
@@ -194,6 +251,11 @@ class Trace:
         kept = "".join(lines[-max_lines:])
         cut = len(shown) > max_bytes or len(lines) > max_lines
         return kept, cut or total > len(raw.encode()), total
+
+
+def _bs(backward: dict) -> int:
+    bs = backward.get("bs")
+    return bs if isinstance(bs, int) and bs > 0 else 0
 
 
 def as_terminal_shows(text: str) -> str:

@@ -25,6 +25,7 @@ def act(name: str = "relu") -> dict:
 class TraceBuilder:
     def __init__(self):
         self.events: list[dict] = []
+        self.loss_seq = 0
 
     def ev(self, event: str, /, **fields) -> "TraceBuilder":
         self.events.append({"e": event, "i": len(self.events) + 1, "t": 0.0, **fields})
@@ -41,20 +42,46 @@ class TraceBuilder:
 
     def epoch(self, loader: int, pass_no: int, losses: list[float], bs: int = 64, kind: str = "cross_entropy",
               cleared: bool = True, complete: bool = True, prints: list[str] = (), step: bool = True,
-              changed: bool = True) -> "TraceBuilder":
-        self.ev("pass_start", loader=loader, pass_no=pass_no, train=True, dataset_size=bs * len(losses),
-                batches=len(losses), bs=bs)
-        for n, value in enumerate(losses):
-            self.ev("loss", loss=n, kind=kind, value=value, bs=bs, grad=True)
-            self.ev("backward", losses=[n], kinds=[kind] if kind else [], value=value, bs=bs,
-                    cleared=cleared or (pass_no == 1 and n == 0), in_pass=[loader, pass_no])
-            if step:
-                self.ev("step", opt=1, changed=changed, had_grad=True, lr=0.001, device="cpu")
+              changed: bool = True, of: int | None = None, reduction: str = "mean") -> "TraceBuilder":
+        """One loader pass that trains on a batch per loss in `losses`. `of` is len(loader): by default the pass
+        holds exactly those batches when `complete`, one more when the loop was cut short."""
+        of = of if of is not None else len(losses) + (0 if complete else 1)
+        self.ev("pass_start", loader=loader, pass_no=pass_no, train=True, dataset_size=bs * of, batches=of, bs=bs)
+        for value in losses:
+            self.train_step(value, bs=bs, kind=kind, cleared=cleared or self.loss_seq == 0,
+                            in_pass=[loader, pass_no], step=step, changed=changed, reduction=reduction)
         if complete:
             self.ev("pass_end", loader=loader, pass_no=pass_no, batches=len(losses), examples=bs * len(losses))
         for text in prints:
-            self.ev("line", s="o", text=text)
+            self.line(text)
         return self
+
+    def loss(self, value: float, bs: int = 64, kind: str = "cross_entropy", grad: bool = True,
+             reduction: str = "mean") -> int:
+        """A loss the program computed (a `loss` event); returns its id."""
+        self.loss_seq += 1
+        self.ev("loss", loss=self.loss_seq, kind=kind, value=value, bs=bs, grad=grad, reduction=reduction)
+        return self.loss_seq
+
+    def backward(self, value: float, losses: list[int] = (), kinds: list[str] = ("cross_entropy",), bs: int = 64,
+                 cleared: bool = True, in_pass: list[int] | None = None) -> "TraceBuilder":
+        return self.ev("backward", losses=list(losses), kinds=list(kinds), value=value, bs=bs, cleared=cleared,
+                       in_pass=in_pass)
+
+    def train_step(self, value: float, bs: int = 64, kind: str = "cross_entropy", cleared: bool = True,
+                   in_pass: list[int] | None = None, step: bool = True, changed: bool = True,
+                   reduction: str = "mean", backward_value: float | None = None) -> "TraceBuilder":
+        """loss = criterion(...); loss.backward(); optimizer.step(). `backward_value`: what backward ran on
+        when it is not the loss itself (loss / k, ce + l2)."""
+        lid = self.loss(value, bs=bs, kind=kind, reduction=reduction)
+        self.backward(value if backward_value is None else backward_value, [lid], [kind] if kind else [], bs,
+                      cleared, in_pass)
+        if step:
+            self.ev("step", opt=1, changed=changed, had_grad=True, lr=0.001, device="cpu")
+        return self
+
+    def line(self, text: str, end: str = "\n", stream: str = "o") -> "TraceBuilder":
+        return self.ev("line", s=stream, text=text, end=end)
 
     def run(self, epochs: int = 10, batches: int = 10, **kw) -> "TraceBuilder":
         """A well-behaved run: `epochs` passes, losses falling, the last batch's loss printed each epoch."""
@@ -74,3 +101,21 @@ class TraceBuilder:
 
     def trace(self, sup: dict | None = None) -> Trace:
         return Trace.from_events(self.events, sup=sup or {"ch": "sup", "exit": 0})
+
+
+def realistic_losses(epochs: int = 10, batches: int = 47, seed: int = 0) -> list[list[float]]:
+    """Batch losses shaped like the reference's on the shortened set: ~2.3 at the first batch, an epoch mean
+    falling from ~0.9 to ~0.05, and batch-to-batch noise of about ±50%."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for e in range(epochs):
+        mean = 0.9 * math.exp(-0.32 * e)
+        losses = []
+        for b in range(batches):
+            start = 2.3 * math.exp(-b / 6) if e == 0 else 0.0
+            losses.append(round(max(mean * math.exp(rng.gauss(0, 0.5)), start), 6))
+        out.append(losses)
+    return out
