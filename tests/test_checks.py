@@ -225,7 +225,8 @@ def test_prints_only_at_end_is_reported():
     assert not out.passed and "only after training" in out.message and "1–9" in out.message
 
 
-def test_prints_every_batch_passes_with_a_note():
+def test_prints_every_batch_fails_under_the_default_cadence():
+    """Issue 6, class 16: a report on (nearly) every batch is not 'the loss once per epoch'."""
     b = TraceBuilder().setup()
     for e in range(1, 11):
         losses = [1.0 / (e + k) for k in range(4)]
@@ -235,7 +236,7 @@ def test_prints_every_batch_passes_with_a_note():
             b.ev("line", s="e", text=f"batch {n} loss {v:.5f}")
         b.ev("pass_end", loader=1, pass_no=e, batches=4, examples=256)
     out = checks.check_prints_loss(ctx(b.end()))
-    assert out.passed and "every batch" in out.message
+    assert not out.passed and "nearly every batch" in out.message and "4 times in epoch 1 of 4 batches" in out.message
 
 
 def test_prints_a_future_loss_does_not_count():

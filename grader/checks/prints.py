@@ -1,16 +1,43 @@
-"""prints_loss_each_epoch: the loss printed during each epoch."""
+"""prints_loss_each_epoch: every epoch printed the same loss statistic, precisely enough to be evidence.
+
+What counts (the README's "What is graded" states the same rules):
+- Reports: the lines each epoch wrote, as a terminal shows them: a line redrawn with carriage returns (a
+  progress bar whose postfix shows the loss) is one report, its final state in that epoch.
+- Candidates: every loss the program computed in the epoch (with or without grad) and every value backward()
+  ran on, each as a series, and for each series at the moment of the report: the latest value, the running
+  mean (plain and weighted by batch size), the running total, the total divided by the training set size
+  (plain and weighted: sum of loss × batch size / len(dataset)), the mean since the previous report; for
+  `reduction='sum'` losses the same per example. Losses not back-propagated (a validation or whole-train-set
+  loss after the epoch) are series of their own, one per evaluation run.
+- Consistency: one statistic (series and kind) must match in every epoch; an honest print shows the same one.
+- Precision: a printed number is evidence in an epoch only if its rounding interval (a unit of its last digit)
+  is at most PRECISION of the larger of the value and the spread of that epoch's training losses; and the
+  chosen statistic's matches together must be unlikely by luck: the product over the matched epochs of
+  (rounding interval / that scale), times the ways to choose which of the epochs matched, times the number
+  of statistics that matched anything, at most the rubric's policy.evidence (1 in 1,000 by default).
+- Cadence: more reports than policy.max_reports_per_batch of an epoch's batches (and more than 3) is a
+  report on (nearly) every batch, which fails.
+- Partial credit: epochs that printed properly / max(required epochs, epochs that ran). A last epoch cut off
+  by a crash or timeout is not held against the program.
+"""
 
 from __future__ import annotations
 
 import bisect
 import math
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 from grader.checks.base import Context, Outcome
+from grader.checks.runs import run_outcome
 from grader.trace import Epoch
 
-
 FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b", re.IGNORECASE)
+PRECISION = 0.2  # largest rounding interval, relative to the epoch's scale, that still tells a loss from a guess
+MAX_NUMBERS = 8  # numbers read per report: a line of many numbers must not buy many chances
+FEW_REPORTS = 3  # up to this many reports per epoch are always fine
+MNIST_TRAIN = 60000
 
 
 def _printed_numbers(text: str) -> list[tuple[float, float]]:
@@ -29,111 +56,383 @@ def _printed_numbers(text: str) -> list[tuple[float, float]]:
         decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
         tol = 0.5 * 10 ** (int(exp or 0) - decimals) * 1.001
         out.append((value, max(tol, 1e-5 * abs(value), 1e-12)))
+    return out[:MAX_NUMBERS]
+
+
+def _num(value) -> float | None:
+    if isinstance(value, str):
+        try:
+            return float(value)  # "nan"/"inf" as recorded
+        except ValueError:
+            return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# ---------------------------------------------------------------- reports
+@dataclass
+class Report:
+    text: str
+    seq: int
+    numbers: list[tuple[float, float]]
+
+
+def _reports(ep: Epoch) -> list[Report]:
+    """The epoch's lines as a terminal shows them: a redraw (previous line on the stream ended with \\r)
+    replaces the line it redraws, so a progress bar is one report, in its final state within the epoch."""
+    reports: list[Report] = []
+    redrawing: dict[str, int] = {}
+    for ev, _ in ep.lines:
+        text, stream = ev.get("text", ""), ev.get("s")
+        report = Report(text, ev.get("i", 0), _printed_numbers(text))
+        if stream in redrawing:
+            reports[redrawing[stream]] = report
+        else:
+            reports.append(report)
+        if ev.get("end", "\n") == "\r":
+            redrawing[stream] = redrawing.get(stream, len(reports) - 1)
+        else:
+            redrawing.pop(stream, None)
+    return reports
+
+
+# ---------------------------------------------------------------- candidate statistics
+@dataclass
+class Series:
+    """A sequence of loss values in one epoch: what backward() ran on, a loss kind that was trained on, or
+    one evaluation run (losses not back-propagated, between two training steps)."""
+
+    label: str
+    summed: bool  # reduction='sum': each value is a batch total
+    seqs: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    _sums: list[tuple[float, float, int]] = field(default_factory=list, repr=False)
+
+    def add(self, seq: int, value: float, bs) -> None:
+        self.seqs.append(seq)
+        self.values.append(value)
+        self.sizes.append(bs if isinstance(bs, int) and bs > 0 else 1)
+
+    def stats(self, before: int, since: int | None, dataset: int | None) -> list[tuple[str, float]]:
+        """Each statistic an honest print made at event `before` could show."""
+        u = bisect.bisect_left(self.seqs, before)
+        if u == 0:
+            return []
+        if len(self._sums) != len(self.values) + 1:  # prefix sums of value, value × batch size, batch size
+            self._sums = [(0.0, 0.0, 0)]
+            for x, b in zip(self.values, self.sizes):
+                t, wt, n = self._sums[-1]
+                self._sums.append((t + x, wt + x * b, n + b))
+        total, weighted, examples = self._sums[u]
+        w = bisect.bisect_right(self.seqs, since, hi=u) if since is not None else 0
+        last, last_bs = self.values[u - 1], self.sizes[u - 1]
+        evaluation = self.label.startswith("eval")
+        if self.summed:
+            out = [("latest total", last), ("latest per example", last / last_bs), ("total", total),
+                   ("per example", total / examples), ("mean per batch", total / u)]
+            if w < u:
+                out.append(("window per example", (total - self._sums[w][0]) / (examples - self._sums[w][2])))
+        else:
+            out = [("latest", last), ("mean", total / u), ("weighted mean", weighted / examples), ("total", total)]
+            if w < u:
+                out.append(("window mean", (total - self._sums[w][0]) / (u - w)))
+            if not evaluation and dataset:
+                out.append(("weighted total / dataset", weighted / dataset))
+        if not evaluation and dataset:
+            out.append(("total / dataset", total / dataset))
+        return out
+
+
+def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
+    losses = [ev for ev in ctx.trace.of("loss") if ep.holds(ev.get("i", 0))]
+    by_id = {ev.get("loss"): ev for ev in ctx.trace.of("loss")}
+    out = []
+    back = Series("backward", summed=False)
+    for b in ep.backwards:
+        reductions = {by_id.get(lid, {}).get("reduction", "mean") for lid in b.get("losses") or []}
+        back.summed = back.summed or reductions == {"sum"}
+        if (value := _num(b.get("value"))) is not None:
+            back.add(b["i"], value, b.get("bs"))
+    out.append(back)
+    kinds: dict[str, Series] = {}
+    runs: dict[str, list[Series]] = {}
+    steps = [b["i"] for b in ep.backwards]
+    for ev in losses:
+        value, kind = _num(ev.get("value")), ev.get("kind") or "loss"
+        if value is None:
+            continue
+        summed = ev.get("reduction", "mean") == "sum"
+        if ev.get("loss") in trained:
+            kinds.setdefault(kind, Series(f"loss {kind}", summed)).add(ev["i"], value, ev.get("bs"))
+            continue
+        mine = runs.setdefault(kind, [])
+        after = bisect.bisect_left(steps, ev["i"])  # training steps before this loss: a new run after each
+        if not mine or mine[-1].label.split("@")[1] != str(after):
+            mine.append(Series(f"eval {kind} {len(mine) + 1}@{after}", summed))
+        mine[-1].add(ev["i"], value, ev.get("bs"))
+    out += kinds.values()
+    for kind, mine in runs.items():
+        if len(mine) <= 3:
+            for s in mine:
+                s.label = s.label.split("@")[0]
+            out += mine
+        else:  # evaluated beside every batch: one series, like a training loss
+            merged = Series(f"other {kind}", mine[0].summed)
+            for s in mine:
+                for seq, value, bs in zip(s.seqs, s.values, s.sizes):
+                    merged.add(seq, value, bs)
+            out.append(merged)
     return out
 
 
-class _Candidates:
-    """Loss values an honest print in this epoch could show: any batch's loss, the running/epoch mean
-    (plain or weighted by batch size) and the running total, each known from a given batch on."""
+def _scale(ep: Epoch, run_spread: float) -> float:
+    """How far apart this epoch's training losses are: the yardstick for a printed number's precision."""
+    values = [v for v in (_num(b.get("value")) for b in ep.backwards) if v is not None and math.isfinite(v)]
+    spread = max(values) - min(values) if len(values) > 1 else 0.0
+    return spread if spread > 0 else run_spread
 
-    KINDS = ("batch loss", "mean loss", "mean loss", "running total")
 
-    def __init__(self, epoch: Epoch):
-        values, sizes = [], []
-        for b in epoch.backwards:
-            v = b.get("value")
-            if isinstance(v, str):
-                v = float(v)  # "nan"/"inf" as recorded
-            values.append(v if isinstance(v, (int, float)) else float("nan"))
-            sizes.append(b.get("bs") or 1)
-        self.n = len(values)
-        rows, total, weighted, count = [], 0.0, 0.0, 0
-        for j, (v, bs) in enumerate(zip(values, sizes, strict=True), start=1):
-            total += v
-            weighted += v * bs
-            count += bs
-            rows += [(v, j, 0), (total / j, j, 1), (weighted / count, j, 2), (total, j, 3)]
-        self.finite = sorted(r for r in rows if math.isfinite(r[0]))
-        self.keys = [r[0] for r in self.finite]
-        self.nonfinite = {(str(r[0]), r[1]) for r in rows if not math.isfinite(r[0])}
+@dataclass
+class Match:
+    kind: tuple[str, str]  # (series label, statistic)
+    report: Report
+    value: float
+    precise: bool
+    evidence: float  # log10 of the chance that a number this precise lands on the value by luck
 
-    def match(self, value: float, tol: float, upto: int) -> tuple | None:
-        if not math.isfinite(value):
-            return next(((value, j, 0) for s, j in self.nonfinite if s == str(value) and j <= upto), None)
-        lo = bisect.bisect_left(self.keys, value - tol)
-        hi = bisect.bisect_right(self.keys, value + tol)
-        return next((r for r in self.finite[lo:hi] if r[1] <= upto), None)
 
-    def describe(self, row: tuple) -> str:
-        value, j, kind = row
-        if kind == 0:
-            return "the last batch's loss" if j == self.n else f"batch {j}'s loss"
-        if kind in (1, 2):
-            return "the epoch's mean loss" if j == self.n else "a running average of the loss"
-        return "the running total of the loss"
+def _matches(ctx: Context, ep: Epoch, trained: set, run_spread: float) -> tuple[list[Report], list[Match]]:
+    reports = _reports(ep)
+    series = _series(ctx, ep, trained)
+    spread = _scale(ep, run_spread)
+    found, previous = [], None
+    for rep in reports:
+        if not rep.numbers:
+            continue
+        candidates = [((s.label, stat), value) for s in series for stat, value in s.stats(rep.seq, previous, ep.size)]
+        for printed, tol in rep.numbers:
+            for kind, value in candidates:
+                if abs(printed - value) <= tol or not math.isfinite(printed):
+                    m = _compare(printed, tol, value, spread)
+                    if m is not None:
+                        found.append(Match(kind, rep, value, *m))
+        previous = rep.seq
+    return reports, found
+
+
+def _compare(printed: float, tol: float, value: float, spread: float) -> tuple[bool, float] | None:
+    if not math.isfinite(value) or not math.isfinite(printed):
+        same = math.isnan(value) and math.isnan(printed) or value == printed
+        return (True, -1.0) if same else None
+    if abs(printed - value) > tol:
+        return None
+    scale = max(spread, abs(value), 1e-9)
+    return 2 * tol <= PRECISION * scale, min(0.0, max(-6.0, math.log10(max(2 * tol, 1e-15) / scale)))
+
+
+# ---------------------------------------------------------------- the check
+STAT_ORDER = ["latest", "mean", "weighted mean", "per example", "latest per example", "window mean",
+              "window per example", "total", "latest total", "mean per batch", "total / dataset",
+              "weighted total / dataset"]
+
+
+def _label_order(label: str) -> int:
+    return 0 if label == "loss cross_entropy" else 1 if label.startswith("loss") else 2 if label == "backward" else 3
+
+
+def describe(kind: tuple[str, str], at_end: bool = True) -> str:
+    label, stat = kind
+    if label.startswith("eval"):
+        what = label.split()[1].replace("_", "-")
+        return {"latest": f"a {what} loss evaluated after training steps",
+                "latest total": f"a summed {what} loss evaluated after training steps"}.get(
+            stat, f"the mean {what} loss of an evaluation run")
+    base = {"latest": "the last batch's loss" if at_end else "the latest batch's loss",
+            "latest per example": "the last batch's summed loss per example",
+            "latest total": "the last batch's summed loss",
+            "mean": "the epoch's mean loss", "weighted mean": "the epoch's mean loss",
+            "per example": "the epoch's mean loss per example", "mean per batch": "the epoch's mean loss per batch",
+            "window mean": "the mean loss since the previous report",
+            "window per example": "the mean loss per example since the previous report",
+            "total": "the running total of the loss",
+            "total / dataset": "the summed loss divided by the training set's size",
+            "weighted total / dataset": "the loss summed over examples divided by the training set's size"}[stat]
+    if label.startswith("loss") and label != "loss cross_entropy":
+        base += f" ({label.split()[1].replace('_', '-')})"
+    if label == "backward":
+        base += " (of the value backward() ran on)"
+    return base
 
 
 def check_prints_loss(ctx: Context) -> Outcome:
-    epochs = ctx.complete
+    epochs, policy, want = ctx.epochs, ctx.rubric.policy, ctx.rubric.epochs
     if not epochs:
-        return Outcome(False, "no epoch completed, so there was no per-epoch loss to print",
-                       "print the loss once per epoch, after the loop over batches")
-    per_epoch, missing, fakes = [], [], []
-    cands = {ep.index: _Candidates(ep) for ep in ctx.epochs}
+        return Outcome(False, "no training epoch was observed (backward() never ran on a batch), so there was no "
+                              "per-epoch loss to print", "print the loss once per epoch, after the loop over batches")
+    trained = {lid for b in ctx.trace.of("backward") for lid in b.get("losses") or []}
+    finite = [v for v in (_num(b.get("value")) for b in ctx.trace.of("backward")) if v is not None and math.isfinite(v)]
+    run_spread = max(finite) - min(finite) if len(finite) > 1 else 0.0
+    seen = {ep.index: _matches(ctx, ep, trained, run_spread) for ep in epochs}
+
+    # the statistic shown in the most epochs, most convincingly
+    by_kind: dict[tuple, dict[int, Match]] = {}
     for ep in epochs:
-        hits = []
-        for line, upto in ep.lines:
-            for value, tol in _printed_numbers(line.get("text", "")):
-                row = cands[ep.index].match(value, tol, upto)
-                if row is not None:
-                    hits.append((line["text"], cands[ep.index].describe(row)))
-                    break
-            else:
-                if "loss" in line.get("text", "").lower() and _printed_numbers(line.get("text", "")):
-                    fakes.append((ep.index, line["text"]))
-        per_epoch.append({"epoch": ep.index, "lines": len(hits), "example": hits[0][0][:120] if hits else None,
-                          "shows": hits[0][1] if hits else None})
-        if not hits:
-            missing.append(ep)
-    evidence = {"epochs": per_epoch}
+        for m in seen[ep.index][1]:
+            if m.precise:
+                best = by_kind.setdefault(m.kind, {}).get(ep.index)
+                if best is None or m.evidence < best.evidence:
+                    by_kind[m.kind][ep.index] = m
+    explains = Counter(m.kind for ep in epochs for m in seen[ep.index][1] if m.precise)
+    kind = min(by_kind, default=None, key=lambda k: (-len(by_kind[k]), -explains[k],
+                                                     sum(m.evidence for m in by_kind[k].values()),
+                                                     STAT_ORDER.index(k[1]), _label_order(k[0]), k))
+    shown = by_kind.get(kind, {})
+
+    last = epochs[-1]
+    cut_off = not last.complete and run_outcome(ctx.trace) != "ok" and last.index not in shown
+    judged = epochs[:-1] if cut_off else epochs
+    proper = [ep for ep in judged if ep.index in shown]
+    # the chance of this by luck: each epoch's (rounding interval / scale), times the ways to pick which epochs
+    # matched and the statistics that were tried (a cheat gets to miss epochs, and to match any statistic)
+    evidence = sum(shown[ep.index].evidence for ep in proper)
+    if proper:
+        evidence += math.log10(math.comb(len(judged), len(proper))) + math.log10(len(by_kind))
+    credible = bool(proper) and evidence <= math.log10(policy.evidence)
+
+    per_epoch = []
+    for ep in judged:
+        reports, matches = seen[ep.index]
+        loss_reports = {id(m.report) for m in matches if m.precise}
+        example = shown[ep.index].report.text if ep.index in shown else next(
+            (r.text for r in reports if r.numbers), None)
+        per_epoch.append({"epoch": ep.index, "batches": ep.batches, "reports": len(loss_reports),
+                          "example": example[:120] if example else None,
+                          "shows": describe(kind, _at_end(ep, shown[ep.index])) if ep.index in shown else None})
+    facts = {"epochs": per_epoch, "statistic": describe(kind) if kind else None, "required_epochs": want,
+             "epochs_judged": len(judged), "epochs_printed": len(proper) if credible else 0,
+             "chance_log10": round(evidence, 2) if proper else None}
+
+    def outcome(passed: bool, message: str, hint: str | None = None, credit: float = 0.0, artifact: str | None = None):
+        facts["credit"] = 1.0 if passed else round(credit, 4)
+        return Outcome(passed, message, hint, facts, credit=0.0 if passed else credit,
+                       shortening_sensitive=artifact is not None, shortening_reason=artifact)
+
+    # cadence: a report on (nearly) every batch
+    busy = [p for p in per_epoch if p["reports"] > FEW_REPORTS and policy.max_reports_per_batch is not None
+            and p["batches"] and p["reports"] > policy.max_reports_per_batch * p["batches"]]
+    if credible and len(busy) * 2 >= len(proper):
+        worst = max(busy, key=lambda p: p["reports"])
+        return outcome(False, f"printed the loss {worst['reports']} times in epoch {worst['epoch']} of "
+                              f"{worst['batches']} batches (e.g. '{worst['example']}'): a report on nearly every "
+                              "batch; the exercise asks for the loss once per epoch",
+                       "report the loss once per epoch, or every few hundred batches; a progress bar that shows "
+                       "it in its postfix counts as one report")
+
+    missing = [ep for ep in judged if ep.index not in shown or not credible]
+    ran = len(judged)
+    credit = len(proper) / max(want, ran) if credible else 0.0
     if not missing:
         first = per_epoch[0]
-        most = max(p["lines"] for p in per_epoch)
-        batches = epochs[0].batches or 0
-        if most > 3 and batches and most >= batches / 2:
-            return Outcome(True, f"printed the loss in each of the {len(epochs)} epochs, {most} times per epoch "
-                                 f"(every batch); once per epoch is enough", None, evidence)
-        return Outcome(True, f"each of the {len(epochs)} epochs printed its loss ({first['shows']}), e.g. "
-                             f"'{first['example']}'", None, evidence)
-    hint = ("after the loop over batches, print(f'Epoch [{epoch+1}/{num_epochs}], Loss: {loss.item():.4f}') — "
-            "the value must be the loss your program computed")
+        times = max(p["reports"] for p in per_epoch)
+        how = f", {times} times per epoch" if times > 1 else ""
+        if ran >= want:
+            return outcome(True, f"each of the {ran} epochs printed its loss{how} ({first['shows']}), e.g. "
+                                 f"'{first['example']}'")
+        stop = " before the run stopped" if cut_off or run_outcome(ctx.trace) != "ok" else ""
+        return outcome(False, f"each of the {ran} epochs that ran{stop} printed its loss ({first['shows']}), e.g. "
+                              f"'{first['example']}', but the exercise asks for {want} epochs: "
+                              f"{len(proper)}/{max(want, ran)} of the points",
+                       "the missing points are for epochs that did not run (see `epochs` and `runs`)", credit)
+
     names = _ranges([ep.index for ep in missing])
-    late = _printed_later(ctx, missing, cands)
-    if late:
-        return Outcome(False, f"the losses of epochs {names} were printed only after training, not during each epoch",
-                       hint, evidence)
+    if _printed_later(ctx, missing, epochs, trained, run_spread):
+        late = _ranges([ep.index for ep in missing if ep is not epochs[-1]])
+        return outcome(False, f"the losses of epochs {late} were printed only after training, not during "
+                              "each epoch", "print each epoch's loss while it runs, at the end of that epoch",
+                       credit)
+    why = {ep.index: _why_not(ep, seen[ep.index], kind if credible else None) for ep in missing}
+    silent = [ep.index for ep in missing if why[ep.index][0] == "silent"]
+    artifact = None
+    if silent and (ctx.trace.train_size or ctx.rubric.train_examples) < MNIST_TRAIN:
+        artifact = (f"epochs {_ranges(silent)} showed no loss report; a print every N batches may fire only in "
+                    "the longer epochs of a full-size run")
+    if not credible:
+        return outcome(False, *_no_evidence(missing, why, proper, kind, evidence), artifact=artifact)
+    ok = _ranges([ep.index for ep in proper])
+    first = next(p for p in per_epoch if p["shows"])
+    parts = []
+    for reason, text in (("silent", "printed no loss value"), ("other", "printed a different statistic"),
+                         ("coarse", "printed a number too coarse to be evidence"),
+                         ("fake", "printed a number that is not a loss the program computed")):
+        eps = [e for e in why if why[e][0] == reason]
+        if eps:
+            example = next((why[e][1] for e in eps if why[e][1]), None)
+            parts.append(f"epoch{'s' if len(eps) > 1 else ''} {_ranges(eps)} {text}"
+                         + (f" (e.g. '{example[:80]}')" if example else ""))
+    hint = {"silent": "print the loss in every epoch, e.g. once after the loop over batches",
+            "other": "print the same quantity every epoch (e.g. always the epoch's mean loss)",
+            "coarse": "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')",
+            "fake": "print the loss value your program computed, not a fixed or made-up number"}
+    return outcome(False, f"epochs {ok} printed {first['shows']} (e.g. '{first['example']}'), but "
+                          + "; ".join(parts), hint[why[missing[0].index][0]], credit, artifact)
+
+
+def _at_end(ep: Epoch, m: Match) -> bool:
+    return m.report.seq > max((b["i"] for b in ep.backwards), default=0)
+
+
+def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | None) -> tuple[str, str | None]:
+    """Why an epoch shows no proper report: other (a precise match of another statistic), coarse (matches too
+    coarse to be evidence), fake (a loss line whose numbers match nothing), or silent."""
+    reports, matches = seen
+    precise = [m for m in matches if m.precise and m.kind != kind]
+    if kind is not None and precise:
+        return "other", precise[0].report.text
+    coarse = [m for m in matches if not m.precise or kind is None]
+    if coarse:
+        return "coarse", coarse[0].report.text
+    matched = {id(m.report) for m in matches}
+    fakes = [r for r in reports if r.numbers and id(r) not in matched and "loss" in r.text.lower()]
     if fakes:
-        ep_no, text = next(((e, t) for e, t in fakes if e in {m.index for m in missing}), fakes[0])
-        if len(missing) == len(epochs):
-            return Outcome(False, f"every epoch printed a line like '{text[:80]}', but none of those numbers is a "
-                                  "loss the program computed", hint, evidence)
-        also = f"; epochs {names} printed no real loss" if len(missing) > 1 else ""
-        return Outcome(False, f"epoch {ep_no} printed '{text[:80]}', but that number is not a loss the program "
-                              f"computed in that epoch{also}", hint, evidence)
-    if len(missing) == len(epochs):
-        return Outcome(False, "no line printed during training shows a loss value the program computed", hint,
-                       evidence)
-    return Outcome(False, f"epochs {names} printed no loss value", hint, evidence)
+        return "fake", fakes[0].text
+    return "silent", None
 
 
-def _printed_later(ctx: Context, missing: list[Epoch], cands: dict) -> bool:
-    """Were the missing epochs' losses printed in a later epoch (e.g. all of them after training)?"""
+def _no_evidence(missing: list[Epoch], why: dict, proper: list[Epoch], kind, evidence: float) -> tuple[str, str]:
+    reasons = [why[ep.index] for ep in missing]
+    coarse = [t for r, t in reasons if r in ("coarse", "other") and t]
+    fakes = [t for r, t in reasons if r == "fake" and t]
+    if coarse:
+        return (f"the printed numbers are too coarse to show they are losses (e.g. '{coarse[0][:80]}'): a number "
+                "with so few digits matches some loss by chance",
+                "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}'), the same quantity every "
+                "epoch")
+    if fakes:
+        if len(fakes) == len(missing):
+            return (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss the "
+                    "program computed",
+                    "print the loss value your program computed (loss.item(), or an average of it), not a fixed "
+                    "or made-up number")
+        epoch = next(ep.index for ep in missing if why[ep.index][0] == "fake")
+        return (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed in "
+                f"that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss",
+                "print the loss value your program computed, not a fixed or made-up number")
+    return ("no line printed during training shows a loss value the program computed",
+            "print the loss once per epoch, e.g. after the loop over batches")
+
+
+def _printed_later(ctx: Context, missing: list[Epoch], epochs: list[Epoch], trained: set, run_spread: float) -> bool:
+    """Were the missing epochs' losses printed in a later epoch (e.g. all of them after training)? The last
+    epoch's own lines come after training, so it is not asked about."""
+    missing = [ep for ep in missing if ep is not epochs[-1]]
     for ep in missing:
-        later = [(line, upto) for other in ctx.epochs if other.index > ep.index for line, upto in other.lines]
-        if not any(cands[ep.index].match(v, tol, cands[ep.index].n)
-                   for line, _ in later for v, tol in _printed_numbers(line.get("text", ""))):
+        finals = [value for s in _series(ctx, ep, trained) for _, value in s.stats(ep.end or 1 << 62, None, ep.size)]
+        spread = _scale(ep, run_spread)
+        later = [r for other in epochs if other.index > ep.index for r in _reports(other)]
+        if not any((m := _compare(p, tol, value, spread)) is not None and m[0]
+                   for r in later for p, tol in r.numbers for value in finals):
             return False
-    return True
+    return bool(missing)
 
 
 def _ranges(numbers: list[int]) -> str:
