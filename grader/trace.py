@@ -36,12 +36,15 @@ class Epoch:
     lines: list[tuple[dict, int]] = field(default_factory=list)  # (line event, backwards before it in this epoch)
     batches: int | None = None
     examples: int = 0  # examples that went through backward() in this epoch
-    end: int | None = None  # event seq where the next epoch began (None: the last epoch runs to the end)
     size: int | None = None  # examples in one full pass (what the training loader iterates)
+    # events from `opens` up to `end` belong to this epoch: from its first backward() (the first epoch: from
+    # its start) to the next epoch's first backward(), so lines written after the last batch are this epoch's
+    opens: int = 0
+    end: int | None = None  # None: the last epoch runs to the end of the trace
 
     def holds(self, seq: int) -> bool:
         """Was event `seq` recorded while this epoch was running (end-of-epoch lines included)?"""
-        return seq >= self.start and (self.end is None or seq < self.end)
+        return seq >= self.opens and (self.end is None or seq < self.end)
 
     @property
     def losses(self) -> list[float]:
@@ -144,8 +147,10 @@ class Trace:
         chosen = counted
         if by_loader is not None and sum(e.complete for e in by_loader) >= sum(e.complete for e in counted):
             chosen = by_loader
+        for n, ep in enumerate(chosen):
+            ep.opens = ep.start if n == 0 else ep.backwards[0]["i"]
         for ep, nxt in zip(chosen, chosen[1:]):
-            ep.end = nxt.start
+            ep.end = nxt.opens
         self._attach_lines(chosen)
         return chosen
 
@@ -218,17 +223,17 @@ class Trace:
                 epochs[k].examples += _bs(b)
 
     def _attach_lines(self, epochs: list[Epoch]) -> None:
-        """Each line goes to the epoch running when it was written (lines before the first epoch are setup),
-        with how many of that epoch's backward passes had happened by then (for running averages)."""
+        """Each line goes to the epoch it was written in (lines before the first epoch are setup), with how
+        many of that epoch's backward passes had happened by then (for running averages)."""
         if not epochs:
             return
         owner = {b["i"]: ep for ep in epochs for b in ep.backwards}
         k, done = 0, [0] * len(epochs)
         for ev in self.events:
             i = ev.get("i", 0)
-            if i < epochs[0].start:
+            if i < epochs[0].opens:
                 continue
-            while k + 1 < len(epochs) and i >= epochs[k + 1].start:
+            while k + 1 < len(epochs) and i >= epochs[k + 1].opens:
                 k += 1
             if owner.get(i) is epochs[k]:
                 done[k] += 1

@@ -8,17 +8,19 @@ from grader.checks.runs import run_outcome
 MNIST_TRAIN = 60000
 
 
-def _of_what(ctx: Context) -> str:
-    """The training data, described without a size the student never had: the grader shortens the set."""
+def _of_what(ctx: Context, batches: int | None) -> str:
+    """The training data, described without a size the student never had: the grader shortens the set, so
+    its sizes and batch counts are always said to be the shortened run's."""
     served = ctx.trace.train_size
     size = next((e.size for e in ctx.complete or ctx.epochs if e.size), None) or served
+    each = f", {batches} batches each" if batches else ""
     if not size:
-        return "the training data"
+        return "the training data" + (f" ({batches} batches each)" if batches else "")
     if size >= MNIST_TRAIN:
-        return f"the {size:,} training images"
+        return f"the {size:,} training images" + (f" ({batches} batches each)" if batches else "")
     if size == served:
-        return f"the training set (shortened to {size:,} images for grading)"
-    return f"the training data your loader iterates ({size:,} images in the shortened grading run)"
+        return f"the training set (shortened to {size:,} images for grading{each})"
+    return f"the training data your loader iterates ({size:,} images in the shortened grading run{each})"
 
 
 def check_epochs(ctx: Context) -> Outcome:
@@ -32,10 +34,9 @@ def check_epochs(ctx: Context) -> Outcome:
     pass_size = evidence["pass_size"]
     if pass_size:
         evidence["passes_by_examples"] = round(ctx.trace.examples_trained / pass_size, 2)
-    of_what = _of_what(ctx)
-    each = f" ({batches} batches each)" if batches else ""
     if done == want and started == want:
-        return Outcome(True, f"{want} full passes over {of_what}{each}", None, evidence)
+        return Outcome(True, f"{want} full passes over {_of_what(ctx, batches)}", None, evidence)
+    of_what = _of_what(ctx, None)
     stopped = run_outcome(ctx.trace) != "ok"
     # cite only a line that disagrees with the requirement: a run that stopped early may have the right loop
     stated = next((f"{ctx.where(f.line)} sets `{f.text}`" for f in ctx.facts.of("epochs") if f.value != want), None)

@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from grader.checks.base import Context, Outcome
+from grader.checks.base import Context, Outcome, plural
 from grader.checks.runs import run_outcome
 from grader.trace import Epoch
 
@@ -144,7 +144,11 @@ class Series:
 
 
 def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
-    losses = [ev for ev in ctx.trace.of("loss") if ep.holds(ev.get("i", 0))]
+    """A trained loss belongs to the epoch whose backward() consumed it (it is computed just before); any other
+    loss to the epoch it was computed in."""
+    mine = {lid for b in ep.backwards for lid in b.get("losses") or []}
+    losses = [ev for ev in ctx.trace.of("loss")
+              if ev.get("loss") in mine or (ev.get("loss") not in trained and ep.holds(ev.get("i", 0)))]
     by_id = {ev.get("loss"): ev for ev in ctx.trace.of("loss")}
     out = []
     back = Series("backward", summed=False)
@@ -321,10 +325,12 @@ def check_prints_loss(ctx: Context) -> Outcome:
     busy = [p for p in per_epoch if p["reports"] > FEW_REPORTS and policy.max_reports_per_batch is not None
             and p["batches"] and p["reports"] > policy.max_reports_per_batch * p["batches"]]
     if credible and len(busy) * 2 >= len(proper):
-        worst = max(busy, key=lambda p: p["reports"])
-        return outcome(False, f"printed the loss {worst['reports']} times in epoch {worst['epoch']} of "
-                              f"{worst['batches']} batches (e.g. '{worst['example']}'): a report on nearly every "
-                              "batch; the exercise asks for the loss once per epoch",
+        worst = max(busy, key=lambda p: p["reports"] / p["batches"])
+        share = "every batch" if worst["reports"] >= worst["batches"] else \
+            f"{100 * worst['reports'] // worst['batches']}% of the batches"
+        return outcome(False, f"printed the loss on {share} of epoch {worst['epoch']} (e.g. '{worst['example']}'), "
+                              f"and so in {plural(len(busy), 'epoch')}: a report on nearly every batch; the exercise "
+                              "asks for the loss once per epoch",
                        "report the loss once per epoch, or every few hundred batches; a progress bar that shows "
                        "it in its postfix counts as one report")
 
@@ -339,7 +345,8 @@ def check_prints_loss(ctx: Context) -> Outcome:
             return outcome(True, f"each of the {ran} epochs printed its loss{how} ({first['shows']}), e.g. "
                                  f"'{first['example']}'")
         stop = " before the run stopped" if cut_off or run_outcome(ctx.trace) != "ok" else ""
-        return outcome(False, f"each of the {ran} epochs that ran{stop} printed its loss ({first['shows']}), e.g. "
+        each = f"each of the {ran} epochs that ran" if ran > 1 else "the only epoch that ran"
+        return outcome(False, f"{each}{stop} printed its loss ({first['shows']}), e.g. "
                               f"'{first['example']}', but the exercise asks for {want} epochs: "
                               f"{len(proper)}/{max(want, ran)} of the points",
                        "the missing points are for epochs that did not run (see `epochs` and `runs`)", credit)
