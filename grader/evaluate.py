@@ -33,13 +33,16 @@ def load_test_set(images_path: Path, labels_path: Path):
     return images, torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
 
 
-def evaluate(model_path: Path, images, targets, prep: dict, batch: int) -> dict:
+def evaluate(model_path: Path, images, targets, prep: dict, batch: int, fmt: str = "export") -> dict:
     import torch
 
-    from grader.harness import export
+    from grader.harness import network
 
     t = time.monotonic()
-    module = torch.export.load(str(model_path)).module()
+    if fmt == "torchscript":  # a scripted model: TorchScript IR, run by torch's interpreter (no Python code)
+        module = torch.jit.load(str(model_path), map_location="cpu")
+    else:
+        module = torch.export.load(str(model_path)).module()
     h, w = images.shape[1:]
     correct = 0
     with torch.no_grad():
@@ -48,7 +51,7 @@ def evaluate(model_path: Path, images, targets, prep: dict, batch: int) -> dict:
             real = len(chunk)
             if real < batch:  # exported graphs are specialised to the probe's batch size
                 chunk = torch.cat([chunk, chunk.new_zeros(batch - real, h, w)])
-            out = module(export.probe_batch(chunk, prep, batch))
+            out = module(network.probe_batch(chunk, prep, batch))
             if isinstance(out, (tuple, list)):
                 out = out[0]
             if out.dim() != 2 or out.shape[0] != batch or out.shape[1] < 10:
@@ -75,7 +78,8 @@ def main() -> None:
         print(json.dumps({"cancelled": True}), flush=True)
         return
     try:
-        result = evaluate(inputs / "pending" / "model.pt2", images, targets, req["preprocess"], int(req["batch"]))
+        result = evaluate(inputs / "pending" / "model.pt2", images, targets, req["preprocess"], int(req["batch"]),
+                          req.get("format", "export"))
     except Exception as exc:  # reported as the learns check's reason
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         result = {"error": f"{type(exc).__name__}: {first}"}

@@ -25,6 +25,7 @@ from grader.rubric import Rubric
 from grader.trace import Trace
 
 EVAL_TIMEOUT_S = 120
+FULL_RUN_MAX_S = 1200  # CPU seconds for the full-size confirmation run
 TAIL_BYTES = 65536
 
 
@@ -122,25 +123,39 @@ class Grader:
 
     def _run(self, sub: submission.Submission, info: SubmissionInfo, facts, started: float) -> Report:
         seen = self.observe(sub)
-        return self._report(sub, info, facts, seen, started)
+        report = self._report(sub, info, facts, seen, started)
+        why = shortening_suspect(report, self.rubric)
+        if why is None:
+            return report
+        # the failure may be an artifact of the shortened run: the full-size run decides
+        full = self._report(sub, info, facts, self.observe(sub, full=True), started)
+        full.training.run = "full"
+        full.warnings.insert(0, f"graded on a full-size run (60,000 training images): on the shortened run {why}, "
+                                "which could have been an artifact of shortening")
+        return full
 
-    def observe(self, sub: submission.Submission) -> "Observation":
-        """Run the submission in the sandbox, with the evaluator warming up beside it."""
+    def observe(self, sub: submission.Submission, full: bool = False) -> "Observation":
+        """Run the submission in the sandbox, with the evaluator warming up beside it. `full`: on MNIST's real
+        sizes, with the CPU budget scaled to match (the confirmation run)."""
+        limits = self.limits
+        if full:
+            scale = 60000 / self.rubric.train_examples
+            limits = limits.model_copy(update={"timeout_s": min(limits.timeout_s * scale, FULL_RUN_MAX_S)})
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
             tmp = Path(tmp)
             script = tmp / _script_name(sub.path)
             script.write_text(sub.source, encoding="utf-8")
             spec = tmp / "spec.json"
-            spec.write_text(json.dumps(self._spec(script.name, sub.kind)))
+            spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full)))
             inputs = {script.name: script, "spec.json": spec}
             if not self.backend.baked("train-images"):
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
             key = secrets.token_hex(32).encode()
-            job = sandbox.Job("grader.harness.supervisor", inputs, self.limits, timeout_s=self._harness_deadline,
+            job = sandbox.Job("grader.harness.supervisor", inputs, limits, timeout_s=_harness_deadline(limits),
                               device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
-            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))  # warms up meanwhile
+            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))  # warms up meanwhile
             trace = None
             try:
                 result = self.backend.run(job)
@@ -150,27 +165,23 @@ class Grader:
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
         return Observation(trace, result, evaluation, job)
 
-    def _spec(self, script: str, kind: str) -> dict:
+    def _spec(self, script: str, kind: str, limits, full: bool = False) -> dict:
         return {
             "submission": f"in/{script}", "kind": kind,
             "train_images": self.backend.baked("train-images") or "in/train-images",
             "train_labels": self.backend.baked("train-labels") or "in/train-labels",
             "train_examples": self.rubric.train_examples, "eval_examples": self.rubric.eval_examples,
             "seed": self.seed, "threads": max(1, math.ceil(self.cpus)), "device": self.device,
-            "timeout_s": self.limits.timeout_s, "grace_s": self.limits.grace_s,
+            "cpu_timeout_s": limits.timeout_s, "timeout_s": limits.timeout_s * limits.wall_factor,
+            "grace_s": limits.grace_s, "full_size": full,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 
-    @property
-    def _harness_deadline(self) -> float:
-        """The host's hard wall clock for the harness sandbox: after the supervisor's own deadlines."""
-        return self.limits.timeout_s + self.limits.grace_s + 30
-
-    def _evaluator_job(self, pending: Path) -> sandbox.Job:
+    def _evaluator_job(self, pending: Path, limits) -> sandbox.Job:
         """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""
         inputs = {"pending": pending, "test-images": self.files["test_images"],
                   "test-labels": self.files["test_labels"]}
-        return sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=self._harness_deadline + EVAL_TIMEOUT_S,
+        return sandbox.Job("grader.evaluate", inputs, limits, timeout_s=_harness_deadline(limits) + EVAL_TIMEOUT_S,
                            device="cpu", cpus=1)
 
     # ------------------------------------------------------------------ reports
@@ -246,6 +257,34 @@ class Grader:
                       sandbox=self._sandbox_info(None))
 
 
+def _harness_deadline(limits) -> float:
+    """The host's hard wall clock for the harness sandbox: after the supervisor's own deadlines."""
+    return limits.timeout_s * limits.wall_factor + limits.grace_s + 30
+
+
+SIZE_WORDS = re.compile(r"out of (?:bounds|range)|\bindex\b|\bsize\b|\bshape\b|exceeds", re.IGNORECASE)
+
+
+def shortening_suspect(report: Report, rubric: Rubric) -> str | None:
+    """Why the shortened run's verdict could differ from a full-size run's, or None.
+
+    A crash with an index or size error (code written for 60,000 images meeting fewer), or a check that says
+    its failure depends on the shortening (a print cadence longer than the shortened epoch)."""
+    if report.training.run == "full":
+        return None
+    runs = report.check("runs")
+    numbers = {int(n) for n in re.findall(r"\d+", runs.message)}
+    served = {rubric.train_examples, rubric.eval_examples}
+    if not runs.passed and report.status == Status.runtime_error and SIZE_WORDS.search(runs.message) and \
+            (numbers & served or any(min(served) <= n <= 60000 for n in numbers)):
+        return f"it stopped with \"{runs.message[:160]}\""
+    for c in report.checks:
+        why = (c.evidence or {}).get("shortening_sensitive")
+        if not c.passed and why:
+            return f"`{c.id}` failed ({why})"
+    return None
+
+
 def _has_model(trace: Trace | None) -> bool:
     return trace is not None and trace.artifact is not None and bool((trace.model or {}).get("preprocess"))
 
@@ -256,7 +295,7 @@ def _hand_over(pending: Path, trace: Trace | None) -> None:
     if _has_model(trace):
         (pending / "model.pt2").write_bytes(trace.artifact)
         model = trace.model
-        request = {"preprocess": model["preprocess"], "batch": model["batch"]}
+        request = {"preprocess": model["preprocess"], "batch": model["batch"], "format": model.get("format", "export")}
     else:
         request = {"cancel": True}
     (pending / "request.tmp").write_text(json.dumps(request))

@@ -64,6 +64,8 @@ class Training(_Model):
     eval_examples: int | None = None
     device: str | None = None
     seed: int | None = None
+    run: Literal["shortened", "full"] = Field("shortened", description="which run decided the verdict: the "
+                                              "shortened one, or a full-size confirmation run")
 
 
 class Timings(_Model):

@@ -30,7 +30,7 @@ class Limits(_Model):
 
     timeout_s: float = Field(90, gt=0, description="CPU seconds the submission may use, imports included: CPU "
                                                    "time, so a busy machine never times out a correct program")
-    wall_factor: float = Field(4, ge=1, description="wall-clock backstop: timeout_s times this")
+    wall_factor: float = Field(6, ge=1, description="wall-clock backstop: timeout_s times this")
     grace_s: float = Field(20, ge=0, description="after the timeout: time to export what was trained")
     memory_mb: int = Field(3072, ge=512, description="RAM (no swap); the harness alone uses ~900 MB")
     cpus: float | None = Field(None, gt=0, description="CPU cores; default: the machine's cores (÷ parallel jobs)")

@@ -47,7 +47,7 @@ def test_runs_import_error_hint_names_the_environment():
 def test_runs_timeout_without_end_event():
     b = TraceBuilder().setup().run(epochs=3)
     out = checks.check_runs(ctx(b, sup={"ch": "sup", "exit": -9, "soft_timeout": True, "hard_timeout": True}))
-    assert not out.passed and "did not finish within 90 s" in out.message and "epoch 3" in out.message
+    assert not out.passed and "used up its 90 s of CPU time" in out.message and "epoch 3" in out.message
 
 
 def test_runs_memory_error_is_reported_as_memory():
@@ -77,8 +77,8 @@ def test_runs_nonzero_sys_exit():
 @pytest.mark.parametrize("ops, fragment", [
     ([affine(784, 128), act(), affine(128, 10)], "1 hidden layer"),
     ([affine(784, 128), act(), affine(128, 64), act(), affine(64, 32), act(), affine(32, 10)], "3 hidden layers"),
-    ([affine(784, 128), affine(128, 64), act(), affine(64, 10)], "no activation between linear layers 1 and 2"),
-    ([affine(784, 128), act(), affine(128, 64), affine(64, 10)], "no activation between linear layers 2 and 3"),
+    ([affine(784, 128), affine(128, 64), act(), affine(64, 10)], "between linear layers 1 and 2 is linear"),
+    ([affine(784, 128), act(), affine(128, 64), affine(64, 10)], "between linear layers 2 and 3 is linear"),
     ([{"op": "conv2d", "cat": "conv"}, act(), affine(1568, 64), act(), affine(64, 10)], "convolution"),
     ([affine(28, 128), act(), affine(128, 64), act(), affine(64, 10)], "takes 28 features"),
     ([affine(784, 128), act(), affine(128, 64), act(), affine(64, 2)], "2 outputs"),
@@ -104,7 +104,7 @@ def test_architecture_uses_the_trained_models_path():
 
 def test_architecture_without_forward():
     b = TraceBuilder().ev("start").ev("end", outcome="ok")
-    assert "no forward pass" in checks.check_architecture(ctx(b)).message
+    assert "no network with parameters" in checks.check_architecture(ctx(b)).message
 
 
 # ---------------------------------------------------------------- loss
@@ -117,8 +117,24 @@ def test_loss_mse_fails_with_static_evidence():
 def test_loss_nll_distinguishes_log_softmax():
     b = TraceBuilder().setup().run(kind="nll").end()
     assert "raw outputs" in checks.check_loss(ctx(b)).message
+    # the harness records NLLLoss on log-probabilities (rows whose exp sums to 1) as the cross-entropy it is
+    b = TraceBuilder().setup().run(kind="cross_entropy").end()
     b.ev("loss", loss=99, kind="nll", value=0.1, bs=64, grad=True, log_probs=True)
-    assert "after log_softmax" in checks.check_loss(ctx(b)).message
+    out = checks.check_loss(ctx(b))
+    assert out.passed and "log_softmax + NLLLoss" in out.message
+
+
+def test_loss_cross_entropy_must_carry_the_gradient():
+    b = TraceBuilder().setup().run(kind="cross_entropy").end()
+    for e in b.events:
+        if e["e"] == "backward":
+            e["kinds"], e["ce_share"] = ["cross_entropy", "mse"], 0.0  # mse + 0 * cross_entropy
+    out = checks.check_loss(ctx(b))
+    assert not out.passed and "carries only 0.0%" in out.message and "MSELoss does the training" in out.message
+    for e in b.events:
+        if e["e"] == "backward":
+            e["ce_share"] = 0.999  # ce + 1e-5 * l2
+    assert checks.check_loss(ctx(b)).passed
 
 
 def test_loss_unknown_hand_written():
@@ -150,8 +166,39 @@ def test_optimizer_never_stepped_or_never_changed():
 
 def test_optimizer_must_step_the_trained_model():
     b = TraceBuilder().setup().run().end()
-    b.events[-1]["stepped_share"] = 0
+    b.events[-1]["stepped_by"] = 0
     assert "do not belong" in checks.check_optimizer(ctx(b)).message
+
+
+def test_optimizer_is_judged_by_adams_rule_and_outside_updates():
+    b = TraceBuilder().setup().run().end()
+    steps = [e for e in b.events if e["e"] == "step"]
+    steps[0]["rule"] = False  # SGD.step(adam): another rule moved the parameters
+    assert "the way Adam's update rule does" in checks.check_optimizer(ctx(b)).message
+    steps[0].update(rule=True, moved=1e-3)
+    steps[1]["outside"] = True  # Adam(lr=0) beside a manual p.data -= lr * p.grad
+    assert "something other than the optimizer" in checks.check_optimizer(ctx(b)).message
+    steps[1]["outside"] = False
+    b.events.append({"e": "optimizer_end", "i": 10**6, "opt": steps[0]["opt"], "steps": len(steps), "state_steps": 3})
+    assert "state counts 3 steps" in checks.check_optimizer(ctx(b)).message
+
+
+def test_zero_grad_between_backward_and_step_fails_zero_grad_not_optimizer():
+    b = TraceBuilder().setup().run().end()
+    for n, e in enumerate(e for e in b.events if e["e"] == "step"):
+        if n < 3:
+            e.update(rule=True, moved=0.0, grads_zero=True)
+    assert "between loss.backward() and optimizer.step()" in checks.check_zero_grad(ctx(b)).message
+    assert checks.check_optimizer(ctx(b)).passed
+
+
+def test_zero_grad_allows_gradient_accumulation():
+    b = TraceBuilder().setup().run().end()
+    events = [e for e in b.events if e["e"] in ("backward", "step")]
+    for prev, e in zip(events, events[1:]):  # a second backward before the step finds the first one's gradients
+        if e["e"] == "backward" and prev["e"] == "backward":
+            e["cleared"] = False
+    assert checks.check_zero_grad(ctx(b)).passed
 
 
 # ---------------------------------------------------------------- epochs

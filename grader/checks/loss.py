@@ -9,6 +9,9 @@ LOSS_NAMES = {"cross_entropy": "CrossEntropyLoss", "nll": "NLLLoss", "mse": "MSE
               "bce": "BCELoss", "bce_with_logits": "BCEWithLogitsLoss", "unknown": "a hand-written loss"}
 
 
+MIN_SHARE = 0.5  # the cross-entropy terms must carry at least this share of what is back-propagated
+
+
 def check_loss(ctx: Context) -> Outcome:
     backwards = ctx.trace.of("backward")
     if not backwards:
@@ -17,16 +20,23 @@ def check_loss(ctx: Context) -> Outcome:
     kinds = ctx.trace.loss_kinds
     evidence = {"backward_calls": len(backwards), "loss_kinds": dict(kinds)}
     without_ce = [b for b in backwards if "cross_entropy" not in (b.get("kinds") or [])]
+    shares = [b["ce_share"] for b in backwards if isinstance(b.get("ce_share"), (int, float))]
+    if not without_ce and shares and min(shares) < MIN_SHARE:
+        others = sorted({k for b in backwards for k in b.get("kinds") or [] if k != "cross_entropy"})
+        rest = " and ".join(LOSS_NAMES.get(k, k) for k in others) or "a hand-written term"
+        evidence["cross_entropy_share"] = min(shares)
+        return Outcome(False, f"cross-entropy is part of the back-propagated loss but carries only "
+                              f"{min(shares):.1%} of it; {rest} does the training",
+                       "back-propagate the cross-entropy loss itself (a small regulariser added to it is fine)",
+                       evidence)
     if not without_ce:
-        return Outcome(True, f"CrossEntropyLoss drove all {len(backwards)} backward passes", None, evidence)
+        via_nll = any(e.get("kind") == "nll" and e.get("log_probs") for e in ctx.trace.of("loss"))
+        how = "log_softmax + NLLLoss (which is cross-entropy)" if via_nll else "Cross-entropy"
+        return Outcome(True, f"{how} drove all {len(backwards)} backward passes", None, evidence)
     main = ctx.trace.loss_kinds.most_common(1)[0][0]
     name = LOSS_NAMES.get(main, main)
     fix = "use criterion = nn.CrossEntropyLoss() on the model's raw outputs (logits) and the integer labels"
     if main == "nll":
-        log_probs = any(e.get("log_probs") for e in ctx.trace.of("loss") if e.get("kind") == "nll")
-        if log_probs:
-            return Outcome(False, "NLLLoss after log_softmax drove training: that is cross-entropy, but the exercise "
-                                  "asks for CrossEntropyLoss", fix, evidence)
         return Outcome(False, "NLLLoss on raw outputs drove training: without log_softmax it is not a valid "
                               "classification loss", fix, evidence)
     where = ctx.fact_hint("loss", lambda f: f" ({ctx.where(f.line)}: `{f.text}`)",

@@ -67,11 +67,16 @@ def check_runs(ctx: Context) -> Outcome:
         return Outcome(False, f"stopped{at}{in_epoch} with {message}{code}", hint,
                        {"exception": exc.get("type"), "lineno": exc.get("lineno"), "line": exc.get("line")})
     if outcome == "timeout":
-        limit = ctx.limits.get("timeout_s", ctx.rubric.limits.timeout_s)
-        return Outcome(False, f"did not finish within {limit:g} s{in_epoch}",
-                       f"the grader trains on a {ctx.rubric.train_examples}-image subset, so 10 epochs take seconds; "
-                       "look for an endless loop, or far more work per batch than the exercise needs",
-                       {"timeout_s": limit})
+        sup = trace.sup or {}
+        limit = sup.get("cpu_limit_s") or ctx.limits.get("timeout_s", ctx.rubric.limits.timeout_s)
+        if sup.get("timeout_reason") == "wall":
+            what = f"did not finish within the wall-clock backstop ({limit * ctx.rubric.limits.wall_factor:g} s)"
+        else:
+            what = f"used up its {limit:g} s of CPU time without finishing"
+        return Outcome(False, f"{what}{in_epoch}",
+                       "the grader trains on a shortened training set, so 10 epochs take seconds of CPU; look for "
+                       "an endless loop, input(), or far more work per batch than the exercise needs",
+                       {"cpu_limit_s": limit, "cpu_s": sup.get("cpu_s")})
     sup = trace.sup or {}
     if ctx.oom:
         return Outcome(False, f"was killed for using more than {ctx.limits.get('memory_mb')} MB of memory{in_epoch}",

@@ -64,6 +64,23 @@ def _silence_output() -> None:
         pass
 
 
+def _writable_copy(path: str, workdir: str) -> str:
+    """The script runs from a folder of its own inside the writable work dir, so it can save files next to
+    itself or in ../models as on a student's machine (all of it thrown away with the sandbox)."""
+    folder = os.path.join(workdir, "project", "src")
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, os.path.basename(path))
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        dst.write(src.read())
+    return target
+
+
+def _hide_grader_modules() -> dict:
+    """The submission cannot look the grader's modules up by name (sys.modules['grader...']): its decisions
+    live in closures and objects the instrumentation holds, not in globals one line of code could rebind."""
+    return {name: sys.modules.pop(name) for name in list(sys.modules) if name == "grader" or name.startswith("grader.")}
+
+
 def run_submission(path: str, kind: str) -> tuple[str, BaseException | None, int | None]:
     with open(path, encoding="utf-8") as fh:
         source = fh.read()
@@ -99,7 +116,7 @@ def main() -> None:
     import torch
     import torchvision
 
-    from grader.harness import export, mnist
+    from grader.harness import mnist, network
     from grader.harness.instrument import Instrumentation
 
     cuda = torch.cuda.is_available()
@@ -119,48 +136,88 @@ def main() -> None:
     except ImportError:
         pass
     served = mnist.Served(spec["train_images"], spec["train_labels"], spec["train_examples"],
-                          spec["eval_examples"], seed)
+                          spec["eval_examples"], seed, full=bool(spec.get("full_size")))
     inst = Instrumentation(rec, served)
     inst.install()
     rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))
 
     t = time.monotonic()
-    inst.install_output(sys)
-    outcome, exc, code = run_submission(spec["submission"], spec.get("kind", "python"))
+    inst.install_output()
+    hidden = _hide_grader_modules()
+    script = _writable_copy(spec["submission"], spec["workdir"])
+    outcome, exc, code = run_submission(script, spec.get("kind", "python"))
     if os.getpid() != rec.pid:  # a process the submission forked, unwinding: it must not run our epilogue
         os._exit(1 if exc is not None else 0)
-    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    sys.modules.update(hidden)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # the deadline only stops the submission, not the export
+    inst.watch.stop()
+    inst.capture.stop()
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     if exc is not None and outcome == "exception":
-        _show_traceback(exc, spec["submission"])
+        _show_traceback(exc, script)
     rec.close()
     _silence_output()  # what torch prints while exporting is not the submission's output
     if exc is not None and outcome != "timeout":
-        rec.emit("exception", force=True, **_exception_event(exc, spec["submission"]))
+        rec.emit("exception", force=True, **_exception_event(exc, script))
     rec.emit("end", force=True, outcome=outcome, exit_code=code, dropped=rec.dropped,
              seconds=round(time.monotonic() - t, 3))
 
     t = time.monotonic()
-    found = inst.trained_model()
-    if found is None:
-        rec.emit("model", force=True, found=False)
-        return
-    model, info, share = found
-    prep = export.preprocessing(info)
-    facts = {"found": True, "module": info.mid, "cls": type(model).__name__, "stepped_share": round(share, 4),
-             "n_params": sum(p.numel() for p in model.parameters()), "preprocess": prep,
-             "batch": info.shape[0] if info.shape else None}
-    blob = None
-    if prep is None:
-        facts["export_error"] = "the model never received a floating-point input batch"
-    else:
-        batch = max(1, min(int(info.shape[0]), 1024))
-        more, blob = export.export_model(model, prep, served.eval[0], batch)
-        facts.update(more)
+    inst.optimizer_summaries()
+    facts, blob = final_model(inst, served)
     rec.emit("model", force=True, **facts)
     if blob is not None:
-        rec.emit("artifact", force=True, name="model.pt2", b64=export.encode(blob))
+        rec.emit("artifact", force=True, name="model.bin", b64=network.encode(blob))
     rec.emit("phase", force=True, name="export", seconds=round(time.monotonic() - t, 3))
+
+
+def final_model(inst, served) -> tuple[dict, bytes | None]:
+    """The trained network (see harness/model.py), what it is, and its export for held-out evaluation."""
+    import torch
+
+    from grader.harness import model as watch, network
+
+    pool = torch.cat([served.train[0], served.eval[0]])
+    params = inst._optimizer_params()
+    net, steps = inst.watch.choose(inst.optimizers)
+    facts: dict = {"found": False, "stepped_by": steps, "tape_failures": inst.watch.failures[-3:]}
+    module, inputs = None, None
+    if net is not None:
+        facts.update(found=True, source="training step", cls="traced network")
+        module, inputs = network.Replayed(net), net.input
+    else:
+        found = inst.trained_model()
+        if found is not None:
+            mod, info, share = found
+            facts.update(found=True, source="module", cls=type(mod).__name__, stepped_share=round(share, 4))
+            inputs = info.inputs()
+            if not isinstance(mod, torch.jit.ScriptModule):
+                net = watch.probe_module(mod, info.shape[1:] if info.shape else None)
+                if net is not None:
+                    facts["source"] = "module probed after the run"
+            module = mod
+    if not facts["found"]:
+        return facts, None
+    if net is not None:
+        ids = params | {id(p) for p in net.params}
+        facts["structure"] = watch.describe(net, ids)
+        facts["n_params"] = sum(p.numel() for p in net.params)
+    if inputs is None:
+        facts["export_error"] = "the model never received an input batch"
+        return facts, None
+    prep, why = network.learn_preprocessing(inputs, pool)
+    if prep is None:
+        facts["export_error"] = why
+        return facts, None
+    facts["preprocess"] = prep
+    batch = max(1, min(int(inputs.shape[0]), 1024))
+    facts["batch"] = batch
+    more, blob, fmt = network.export(module, prep, served.eval[0], batch)
+    facts.update(more, format=fmt)
+    if blob is not None and len(blob) > network.MAX_ARTIFACT_BYTES:
+        facts["export_error"] = f"the exported model is {len(blob) >> 20} MB, over the limit"
+        blob = None
+    return facts, blob
 
 
 if __name__ == "__main__":

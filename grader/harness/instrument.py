@@ -25,10 +25,10 @@ from torch.utils import data as tud
 from torchvision import datasets as tv_datasets
 from torchvision.datasets import mnist as tv_mnist
 
-from grader.harness import mnist
+from grader.harness import adam, mnist
+from grader.harness.model import ModelWatch
+from grader.harness.output import FdCapture
 from grader.harness.recorder import LINE_CHARS
-
-REAL_ADAM = torch.optim.Adam  # captured before any submission code can rebind the name
 
 LOSS_KINDS = {
     "cross_entropy": "cross_entropy",
@@ -91,6 +91,36 @@ def batch_size_of(batch) -> int | None:
     return None
 
 
+def _leaves_behind(root, limit: int = 5000) -> list:
+    """The leaf tensors (parameters) whose gradients a backward from `root` accumulates into."""
+    found, seen, stack = [], set(), [getattr(root, "grad_fn", None)]
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        var = getattr(node, "variable", None)
+        if isinstance(var, torch.Tensor):
+            found.append(var)
+        stack.extend(fn for fn, _ in getattr(node, "next_functions", ()))
+    return found
+
+
+def _cross_entropy_share(root, hits) -> float | None:
+    """How much of the back-propagated value the cross-entropy terms carry: each recorded loss L_i contributes
+    (d root / d L_i) * L_i; a hand-written rest is root minus those. `mse + 0 * ce` gives 0, `ce + 1e-5 * l2`
+    about 1, `loss / k` (gradient accumulation) exactly 1."""
+    if root.numel() != 1 or not root.requires_grad:
+        return None
+    tensors = [h[5] for h in hits]
+    grads = torch.autograd.grad(root, tensors, retain_graph=True, allow_unused=True)
+    contrib = [0.0 if g is None else float((g.detach() * t.detach()).sum()) for g, t in zip(grads, tensors)]
+    rest = float(root.detach()) - sum(contrib)
+    total = sum(abs(c) for c in contrib) + abs(rest)
+    ce = sum(abs(c) for c, h in zip(contrib, hits) if h[2] == "cross_entropy")
+    return round(ce / total, 6) if total > 0 else None
+
+
 class OpRecorder(TorchFunctionMode):
     """Top-level torch ops of one forward call (nested ops run with the mode popped, so only what the
     model's code calls directly is seen: F.linear from nn.Linear, F.relu, x.view, x @ W ...)."""
@@ -126,42 +156,6 @@ class OpRecorder(TorchFunctionMode):
         self.ops.append(op)
 
 
-class _Tee:
-    """Stands in for sys.stdout/sys.stderr: writes through, and records each finished line as an event."""
-
-    def __init__(self, stream, tag: str, on_line):
-        self._stream, self._tag, self._on_line = stream, tag, on_line
-        self._partial = ""
-
-    def write(self, text):
-        written = self._stream.write(text)
-        try:
-            self._split(text)
-        except Exception:
-            pass
-        return written
-
-    def _split(self, text: str) -> None:
-        if not isinstance(text, str):
-            return
-        self._partial += text
-        if "\n" not in self._partial and "\r" not in self._partial:
-            if len(self._partial) > 4 * LINE_CHARS:  # a line with no end: record its start, drop the rest
-                self._on_line(self._tag, self._partial)
-                self._partial = ""
-            return
-        *done, self._partial = self._partial.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        for line in done:
-            if line.strip():
-                self._on_line(self._tag, line)
-
-    def flush(self):
-        return self._stream.flush()
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
 class _PassIterator:
     """Wraps a DataLoader iterator: one pass = one iterator; counts what it yields."""
 
@@ -192,12 +186,17 @@ class _PassIterator:
 
 
 class _ModuleInfo:
-    __slots__ = ("mid", "has_params", "calls", "path_recorded", "lo", "hi", "shape", "dtype", "sample")
+    __slots__ = ("mid", "has_params", "calls", "path_recorded", "shape", "samples")
 
     def __init__(self, mid: int, has_params: bool):
         self.mid, self.has_params, self.calls, self.path_recorded = mid, has_params, 0, False
-        self.lo = self.hi = None
-        self.shape = self.dtype = self.sample = None
+        self.shape = None
+        self.samples: list = []  # a few rows of the inputs of its first calls, as given (dtype kept)
+
+    def inputs(self):
+        """The sampled input rows, for learning the preprocessing (rows that are not MNIST images are ignored)."""
+        same = [s for s in self.samples if list(s.shape[1:]) == self.shape[1:]] if self.shape else []
+        return torch.cat(same) if same else None
 
 
 class Instrumentation:
@@ -212,6 +211,8 @@ class Instrumentation:
         self.modules: dict[nn.Module, _ModuleInfo] = {}
         self.datasets = 0
         self.current_pass = None
+        self.backward_no = 0
+        self.watch = ModelWatch()
 
     # ------------------------------------------------------------------ install
     def install(self) -> None:
@@ -228,9 +229,10 @@ class Instrumentation:
         nn.modules.module.register_module_forward_pre_hook(self._pre_forward)
         nn.modules.module.register_module_forward_hook(self._post_forward, always_call=True)
 
-    def install_output(self, sys_module) -> None:
-        sys_module.stdout = _Tee(sys_module.stdout, "o", self._on_line)
-        sys_module.stderr = _Tee(sys_module.stderr, "e", self._on_line)
+    def install_output(self) -> None:
+        self.capture = FdCapture(self._on_line)
+        self.capture.start()
+        self.rec.before = self.capture.drain
 
     # ------------------------------------------------------------------ data
     def _on_dataset(self, ds) -> None:
@@ -319,11 +321,16 @@ class Instrumentation:
         self.loss_seq += 1
         first = args[0] if args else kwargs.get("input")
         fields = {"loss": self.loss_seq, "kind": kind, "value": float(out.detach().float().mean()),
-                  "bs": batch_size_of(first), "grad": bool(out.requires_grad)}
-        if kind == "nll" and isinstance(first, torch.Tensor) and first.grad_fn is not None:
-            fields["log_probs"] = "LogSoftmax" in type(first.grad_fn).__name__
+                  "bs": batch_size_of(first), "grad": bool(out.requires_grad),
+                  "reduction": kwargs.get("reduction", "mean") if isinstance(kwargs.get("reduction", "mean"), str)
+                  else "mean"}
+        if kind == "nll" and isinstance(first, torch.Tensor) and first.dim() == 2 and first.numel():
+            # log-probabilities by what they are, however they were computed: each row's exp sums to 1
+            fields["log_probs"] = bool((first.detach().float().logsumexp(dim=1).abs() < 1e-3).all())
         if out.grad_fn is not None:
-            self.losses[id(out.grad_fn)] = (out.grad_fn, self.loss_seq, kind, fields["bs"], fields["value"])
+            kind_ce = kind == "cross_entropy" or (kind == "nll" and fields.get("log_probs"))
+            self.losses[id(out.grad_fn)] = (out.grad_fn, self.loss_seq, "cross_entropy" if kind_ce else kind,
+                                            fields["bs"], fields["value"], out)
             if len(self.losses) > 256:  # keep the newest; the objects are held so ids are not reused meanwhile
                 self.losses.pop(next(iter(self.losses)))
         self.rec.emit("loss", **fields)
@@ -346,14 +353,17 @@ class Instrumentation:
             frontier.extend(fn for fn, _ in getattr(node, "next_functions", ()))
         return found
 
-    def _grads_cleared(self) -> bool | None:
-        params = {id(p): p for opt in list(self.optimizers) for g in opt.param_groups for p in g["params"]}
-        if not params:
+    def _optimizer_params(self) -> set[int]:
+        return {id(p) for opt in list(self.optimizers) for g in opt.param_groups for p in g["params"]}
+
+    def _grads_cleared(self, root) -> bool | None:
+        """Were the gradients of the parameters this backward reaches (and an optimizer holds) all clear?
+        Only those: a throw-away model's stale gradients say nothing about the loop being graded."""
+        held = self._optimizer_params()
+        reached = [p for p in _leaves_behind(root) if id(p) in held]
+        if not reached:
             return None
-        for p in params.values():
-            if p.grad is not None and bool(p.grad.detach().ne(0).any()):
-                return False
-        return True
+        return not any(p.grad is not None and bool(p.grad.detach().ne(0).any()) for p in reached)
 
     def _wrap_backward(self, original, tensor_method: bool):
         inst = self
@@ -367,9 +377,13 @@ class Instrumentation:
                 targets = args[0] if args else kwargs.get("tensors")
                 if tensor_method or isinstance(targets, torch.Tensor):
                     targets = [targets]
+                inst.backward_no += 1
                 for t in targets or ():
+                    inst.watch.before_backward(t, inst.backward_no, inst._optimizer_params())
                     inst._on_backward(t)
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
+                inst.watch.after_backward(inst.backward_no)
+                return result
             finally:
                 inst.tls.in_backward = False
 
@@ -382,15 +396,19 @@ class Instrumentation:
                 value = hits[0][4]
             else:
                 value = float(tensor.detach().float().mean()) if tensor.numel() else None
-            self.rec.emit("backward", losses=[h[1] for h in hits], kinds=sorted({h[2] for h in hits}),
-                          value=value, bs=hits[0][3] if hits else None, cleared=self._grads_cleared(),
+            extra = {}
+            if hits and (self.backward_no <= 3 or self.backward_no % 25 == 0):
+                extra["ce_share"] = _cross_entropy_share(tensor, hits)
+            self.rec.emit("backward", **extra, losses=[h[1] for h in hits], kinds=sorted({h[2] for h in hits}),
+                          value=value, bs=hits[0][3] if hits else None, cleared=self._grads_cleared(tensor),
                           in_pass=list(self.current_pass) if self.current_pass else None)
         except Exception as exc:
             self.rec.emit("note", text=f"backward not recorded: {exc}")
 
     # ------------------------------------------------------------------ optimizers
     def _wrap_optimizers(self) -> None:
-        inst, base = self, torch.optim.Optimizer
+        # held in this closure, not in a module global that one line of submission code could rebind
+        inst, base, real_adam = self, torch.optim.Optimizer, torch.optim.Adam
         original_init, original_zero = base.__init__, base.zero_grad
 
         @functools.wraps(original_init)
@@ -401,7 +419,7 @@ class Instrumentation:
                 cls = type(opt)
                 lr = opt.defaults.get("lr")
                 inst.rec.emit("optimizer", opt=inst.optimizers[opt]["id"], cls=cls.__name__, module=cls.__module__,
-                              is_adam=cls is REAL_ADAM, lr=float(lr) if lr is not None else None,
+                              is_adam=cls is real_adam, lr=float(lr) if lr is not None else None,
                               params=sum(len(g["params"]) for g in opt.param_groups))
 
         @functools.wraps(original_zero)
@@ -416,8 +434,16 @@ class Instrumentation:
 
     def _pre_step(self, opt, args, kwargs) -> None:
         info = self.optimizers.get(opt)
-        if info is not None:
-            info["versions"] = [(p, p._version, p.grad is not None) for g in opt.param_groups for p in g["params"]]
+        if info is None:
+            return
+        try:
+            if info.get("after") is not None:  # taken after the previous (sampled) step
+                info["outside"] = adam.changed_since(info["after"], opt)
+                info["after"] = None
+            info["snap"] = adam.StepSnapshot(opt) if info["steps"] + 1 in adam.SAMPLED else None
+        except Exception:
+            info["snap"] = None
+        info["versions"] = [(p, p._version, p.grad is not None) for g in opt.param_groups for p in g["params"]]
 
     def _post_step(self, opt, args, kwargs) -> None:
         info = self.optimizers.get(opt)
@@ -427,9 +453,29 @@ class Instrumentation:
         versions, info["versions"] = info["versions"], None
         first = versions[0][0] if versions else None
         lr = opt.param_groups[0].get("lr") if opt.param_groups else None
-        self.rec.emit("step", opt=info["id"], changed=any(p._version != v for p, v, _ in versions),
+        fields = {}
+        snap, info["snap"] = info.get("snap"), None
+        if snap is not None:
+            try:
+                rule, moved = snap.follows_adam()
+                fields = {"rule": rule, "moved": moved, "grads_zero": snap.grads_zero()}
+                info["after"] = adam.take_values(opt)
+            except Exception:
+                pass
+        if "outside" in info:
+            fields["outside"] = info.pop("outside")
+        self.rec.emit("step", opt=info["id"], n=info["steps"], changed=any(p._version != v for p, v, _ in versions),
                       had_grad=any(g for _, _, g in versions), lr=float(lr) if lr is not None else None,
-                      device=str(first.device) if first is not None else None)
+                      device=str(first.device) if first is not None else None, **fields)
+
+    def optimizer_summaries(self) -> None:
+        """After the run: each optimizer's own count of Adam steps (its state), beside the steps observed."""
+        for opt, info in list(self.optimizers.items()):
+            try:
+                self.rec.emit("optimizer_end", force=True, opt=info["id"], steps=info["steps"],
+                              state_steps=adam.adam_state_steps(opt))
+            except Exception:
+                pass
 
     # ------------------------------------------------------------------ forward path
     def _module_info(self, module: nn.Module) -> _ModuleInfo:
@@ -450,13 +496,9 @@ class Instrumentation:
                 return None
             info.calls += 1
             x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-            if x is not None and info.calls <= STATS_CALLS and x.is_floating_point() and x.numel():
-                lo, hi = float(x.detach().min()), float(x.detach().max())
-                info.lo = lo if info.lo is None else min(info.lo, lo)
-                info.hi = hi if info.hi is None else max(info.hi, hi)
-                if info.shape is None:
-                    info.shape, info.dtype = list(x.shape), str(x.dtype).replace("torch.", "")
-                    info.sample = x.detach()[:4].reshape(min(4, len(x)), -1)[:, :4096].float().cpu()
+            if x is not None and info.calls <= STATS_CALLS and x.dim() and x.numel():
+                info.shape = list(x.shape)
+                info.samples.append(x.detach()[:4].cpu().clone())
             if not info.path_recorded:
                 info.path_recorded = True
                 recorder = OpRecorder()
@@ -480,8 +522,8 @@ class Instrumentation:
         return None
 
     # ------------------------------------------------------------------ output
-    def _on_line(self, stream: str, text: str) -> None:
-        self.rec.emit("line", s=stream, text=text[:LINE_CHARS])
+    def _on_line(self, stream: str, text: str, end: str) -> None:
+        self.rec.emit("line", drain=False, s=stream, text=text[:LINE_CHARS], end=end)
 
     # ------------------------------------------------------------------ after the run
     def trained_model(self):

@@ -16,9 +16,11 @@ REAL_SIZES = {True: 60000, False: 10000}
 
 
 class Served:
-    """The two slices handed out, loaded once per run."""
+    """The two slices handed out, loaded once per run. `full=True` (the confirmation run) serves MNIST's real
+    sizes: all 60,000 training images, and 10,000 of them again as train=False (never the real test set)."""
 
-    def __init__(self, images_path: str, labels_path: str, train_examples: int, eval_examples: int, seed: int):
+    def __init__(self, images_path: str, labels_path: str, train_examples: int, eval_examples: int, seed: int,
+                 full: bool = False):
         (n, h, w), pixels = idx.read(images_path)
         (n_labels,), labels = idx.read(labels_path)
         if n != n_labels:
@@ -29,6 +31,9 @@ class Served:
         targets = torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         train_idx, eval_idx = order[:train_examples], order[train_examples : train_examples + eval_examples]
+        if full:
+            train_idx, eval_idx = order, order[: REAL_SIZES[False]]
+        self.full = full
         self.train = (images[train_idx].clone(), targets[train_idx].clone())
         self.eval = (images[eval_idx].clone(), targets[eval_idx].clone())
 
@@ -50,6 +55,13 @@ def make_dataset_class(served: Served, on_create):
             images, targets = served.train if self.train else served.eval
             on_create(self)
             return images.clone(), targets.clone()
+
+        def __getitem__(self, index):
+            # code written for MNIST's real size (Subset(train, range(20000)), indices up to 59999) must run on
+            # the shortened set as it would on the full one: indices past the subset wrap around
+            if isinstance(index, int) and len(self.data) <= index < REAL_SIZES[bool(self.train)]:
+                index %= len(self.data)
+            return super().__getitem__(index)
 
     MNIST.__module__ = RealMNIST.__module__
     MNIST.__qualname__ = RealMNIST.__qualname__

@@ -33,13 +33,16 @@ class Recorder:
         self.dropped = 0
         self.t0 = time.monotonic()
         self.closed = False  # set once the submission has ended: later events are the harness's own
+        self.before = None  # called before each event: drains captured output so lines keep their order
 
     def close(self) -> None:
         self.closed = True
 
-    def emit(self, kind: str, *, force: bool = False, **fields) -> None:
+    def emit(self, kind: str, *, force: bool = False, drain: bool = True, **fields) -> None:
         if os.getpid() != self.pid:
             return
+        if drain and self.before is not None:
+            self.before()
         with self.lock:
             if not force and (self.closed or self.seq >= MAX_EVENTS):
                 self.dropped += 1

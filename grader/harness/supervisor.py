@@ -9,8 +9,10 @@ The trace pipe is inherited by the harness process, so the submission could find
 must therefore carry a per-run key (handed over through a one-shot pipe the harness reads and closes before
 any submission code runs) and the next sequence number. Other lines are dropped and counted.
 
-Deadlines: at `timeout_s` the harness gets SIGUSR1 (it stops the submission and still exports what it
-trained); at `timeout_s + grace_s` the whole process group is killed.
+Deadlines: when the harness's process group has used `cpu_timeout_s` of CPU time, or at the wall-clock backstop
+`timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it trained); `grace_s`
+later the whole process group is killed. CPU time is the primary limit: a correct program must not time out
+because another job made the machine busy.
 
 Usage: python -m grader.harness.supervisor ROOT   (the first line of stdin is the key that signs the output)
   ROOT/in/spec.json holds the job; relative paths in it are relative to ROOT (every backend lays out
@@ -125,6 +127,25 @@ class TraceReader:
             self.emit({"ch": protocol.TRACE, "ev": event})
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system, all threads) of every live process in the harness's process group."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
 def supervise(spec: dict, out, signing_key: bytes) -> dict:
     def emit(record: dict) -> None:
         out.write(protocol.encode(record, signing_key))
@@ -158,8 +179,11 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
     trace = TraceReader(key, emit)
     soft_at = started + float(spec["timeout_s"])
     hard_at = soft_at + float(spec.get("grace_s", 20))
+    cpu_limit = float(spec.get("cpu_timeout_s") or spec["timeout_s"])
     soft_sent = hard_killed = False
+    soft_reason = None
     exited_at = None
+    cpu_used, cpu_checked = 0.0, 0.0
 
     def kill_group() -> None:
         try:
@@ -173,8 +197,11 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
             exited_at = now
         if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
             break
-        if not soft_sent and now >= soft_at:
-            soft_sent = True
+        if exited_at is None and now - cpu_checked >= 0.25:
+            cpu_checked, cpu_used = now, max(cpu_used, group_cpu_seconds(child.pid))
+        if not soft_sent and (now >= soft_at or cpu_used >= cpu_limit):
+            soft_sent, soft_reason = True, "cpu" if cpu_used >= cpu_limit else "wall"
+            hard_at = min(hard_at, now + float(spec.get("grace_s", 20)))
             try:
                 child.send_signal(signal.SIGUSR1)
             except ProcessLookupError:
@@ -205,6 +232,9 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
         "ch": protocol.SUP,
         "exit": code,
         "soft_timeout": soft_sent,
+        "timeout_reason": soft_reason,
+        "cpu_s": round(max(cpu_used, usage.ru_utime + usage.ru_stime), 3),
+        "cpu_limit_s": cpu_limit,
         "hard_timeout": hard_killed,
         "wall_s": round(time.monotonic() - started, 3),
         "maxrss_kb": usage.ru_maxrss,

@@ -38,7 +38,7 @@ class Job:
 
     @property
     def cpu_seconds(self) -> int:
-        """CPU-time limit: the whole wall-clock budget on every core, plus start-up slack."""
+        """RLIMIT_CPU, a backstop behind the supervisor's own CPU deadline: the budget and grace on every core."""
         return int((self.limits.timeout_s + self.limits.grace_s) * max(1, round(self.cpus)) + 60)
 
 

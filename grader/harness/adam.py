@@ -1,0 +1,97 @@
+"""Adam judged by its effect, not its name.
+
+On a sample of steps the parameters, gradients and Adam state are copied before the step, and afterwards the
+new values are compared with what torch.optim.Adam's update rule gives from them (with the optimizer's own
+hyper-parameters). The step after a sampled one also checks that nothing changed the parameters in between
+(a manual `p.data -= lr * p.grad` beside an Adam that does nothing). `SGD.step(adam)`, a class named Adam, or
+Adam(lr=0) with the real training elsewhere all show up here, whatever the classes are called.
+"""
+
+from __future__ import annotations
+
+import torch
+
+SAMPLED = {1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400}
+MAX_ELEMENTS = 2_000_000  # skip the comparison for huge models (copies cost memory)
+
+
+class StepSnapshot:
+    def __init__(self, opt):
+        self.items = []
+        total = 0
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                total += p.numel()
+                if total > MAX_ELEMENTS:
+                    self.items = []
+                    self.skipped = True
+                    return
+                st = opt.state.get(p, {})
+                self.items.append((p, group, p.detach().double().clone(), p.grad.detach().double().clone(),
+                                   {k: (v.detach().double().clone() if isinstance(v, torch.Tensor) else v)
+                                    for k, v in st.items()}))
+        self.skipped = False
+
+    def grads_zero(self) -> bool:
+        return bool(self.items) and all(not bool(g.ne(0).any()) for _, _, _, g, _ in self.items)
+
+    def follows_adam(self) -> tuple[bool | None, float]:
+        """(do the new values follow Adam's rule?, largest change of a parameter)."""
+        if self.skipped or not self.items:
+            return None, 0.0
+        worst_ok, moved = True, 0.0
+        for p, group, before, grad, state in self.items:
+            after = p.detach().double()
+            want = adam_update(before, grad, state, group)
+            change = float((after - before).abs().max())
+            moved = max(moved, change)
+            expected_change = float((want - before).abs().max())
+            err = float((after - want).abs().max())
+            if err > 1e-3 * max(expected_change, change) + 1e-6:
+                worst_ok = False
+        return worst_ok, moved
+
+
+def adam_update(p, g, state, group):
+    """torch.optim.Adam's single-tensor rule, in float64."""
+    lr = float(group.get("lr", 1e-3))
+    beta1, beta2 = (float(b) for b in group.get("betas", (0.9, 0.999)))
+    eps = float(group.get("eps", 1e-8))
+    wd = float(group.get("weight_decay", 0) or 0)
+    if group.get("maximize"):
+        g = -g
+    if wd:
+        g = g + wd * p
+    step = float(state["step"]) if "step" in state else 0.0
+    step += 1
+    m = state.get("exp_avg", torch.zeros_like(p))
+    v = state.get("exp_avg_sq", torch.zeros_like(p))
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+    if group.get("amsgrad"):
+        v = torch.maximum(state.get("max_exp_avg_sq", torch.zeros_like(p)), v)
+    denom = v.sqrt() / (bc2 ** 0.5) + eps
+    return p - (lr / bc1) * m / denom
+
+
+def changed_since(values: list[tuple], opt) -> bool:
+    """Did any parameter change since `values` were taken (after the previous step)?"""
+    for p, before in values:
+        if p.shape != before.shape or bool((p.detach() != before).any()):
+            return True
+    return False
+
+
+def take_values(opt) -> list[tuple]:
+    total = sum(p.numel() for g in opt.param_groups for p in g["params"])
+    if total > MAX_ELEMENTS:
+        return []
+    return [(p, p.detach().clone()) for g in opt.param_groups for p in g["params"]]
+
+
+def adam_state_steps(opt) -> int | None:
+    steps = [int(float(st["step"])) for st in opt.state.values() if isinstance(st, dict) and "step" in st]
+    return max(steps) if steps else None

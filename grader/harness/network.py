@@ -1,0 +1,204 @@
+"""What a sliced network computes (its layers, and whether each gap between them is nonlinear), the
+preprocessing that turns a raw MNIST image into its input, and its export for held-out evaluation.
+
+Nonlinearity is judged by what the calls between two layers compute, not by their names: g(u + w) + g(0) equals
+g(u) + g(w) for every affine g (identity, dropout in eval mode, batchnorm with running statistics) and not for
+relu, clamp(min=0), torch.where(x > 0, x, 0), sigmoid, ...
+
+The preprocessing is learned from the correspondence between the images the grader served and the input rows
+that reached the network: each row is matched to its served image by correlation, then input = scale * raw/255
++ shift is fitted by least squares. Noise augmentation, a sanity call on torch.randn, uint8 batches divided
+inside forward(): none of them moves the fit.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import torch
+from torch import nn
+
+from grader.harness.tape import AFFINE_FUNCS, CONV_FUNCS, INPUT, Network, Ref, _name, run_steps
+
+MAX_ARTIFACT_BYTES = 64 * 2**20
+MATCH_CORR = 0.9  # a row and a served image this correlated are the same picture
+NONLINEAR_TOL = 1e-3
+
+
+# ------------------------------------------------------------------------------------------- structure
+def _flat_refs(value):
+    if isinstance(value, (Ref, str, torch.Tensor)):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _flat_refs(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _flat_refs(v)
+
+
+def structure(net: Network, params: set[int]) -> dict:
+    """Layers in order, the nonlinearity of each gap, conv use, op names: the facts `architecture` reads."""
+    on_data: set[int] = set()  # steps whose value depends on the input
+    layers = []
+    outs: dict[tuple, torch.Tensor] = {}
+    with torch.no_grad():
+        env_out = net.outputs()
+    for idx, func, args, kwargs in net.steps:
+        refs = list(_flat_refs((args, kwargs)))
+        data = [r for r in refs if (isinstance(r, str) and r == INPUT) or (isinstance(r, Ref) and r.entry in on_data)]
+        if data:
+            on_data.add(idx)
+        name = _name(func)
+        weights = [r for r in refs if (isinstance(r, torch.Tensor) and id(r) in params and r.dim() >= 2)
+                   or (isinstance(r, Ref) and r.entry not in on_data)]
+        if name in AFFINE_FUNCS and data and weights:
+            operand = data[0]
+            x = net.input if isinstance(operand, str) else env_out.get((operand.entry, operand.slot))
+            y = env_out.get((idx, 0))
+            if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dim() and y.dim():
+                layers.append({"op": name, "idx": idx, "in": int(x.shape[-1]), "out": int(y.shape[-1]),
+                               "operand": operand})
+        outs[(idx, 0)] = env_out.get((idx, 0))
+    conv = any(_name(f) in CONV_FUNCS for _, f, _, _ in net.steps)
+    gaps = []
+    for a, b in zip(layers, layers[1:]):
+        gaps.append(_nonlinear_between(net, (a["idx"], 0), b["operand"], env_out))
+    last = layers[-1]["idx"] if layers else None
+    after = [_name(f) for i, f, _, _ in net.steps if last is not None and i > last]
+    return {"layers": [{"op": lay["op"], "in": lay["in"], "out": lay["out"]} for lay in layers],
+            "nonlinear": gaps, "conv": conv, "ops": [_name(f) for _, f, _, _ in net.steps][:60],
+            "after_last": after[:10], "input_shape": list(net.input.shape)}
+
+
+def _nonlinear_between(net: Network, start: tuple, stop, env: dict) -> bool:
+    """Is the map from one layer's output to the next layer's input nonlinear? Tested, not named."""
+    stop_key = (stop.entry, stop.slot) if isinstance(stop, Ref) else None
+    if stop_key is None or stop_key == start:
+        return False
+    a0 = env.get(start)
+    if not isinstance(a0, torch.Tensor):
+        return False
+    gen = torch.Generator().manual_seed(0)
+    scale = float(a0.float().std()) or 1.0
+
+    def g(v):
+        with torch.no_grad():
+            return net.replay(start=start, stop=stop_key, value=v).float()
+
+    u = torch.randn(a0.shape, generator=gen).to(a0.dtype) * scale
+    w = torch.randn(a0.shape, generator=gen).to(a0.dtype) * scale
+    try:
+        zero = g(torch.zeros_like(a0))
+        gu, gw, guw = g(u), g(w), g(u + w)
+    except Exception:
+        return False
+    dev = float((guw + zero - gu - gw).abs().mean())
+    size = float(gu.abs().mean() + gw.abs().mean()) or 1.0
+    return dev / size > NONLINEAR_TOL
+
+
+# ------------------------------------------------------------------------------------------- preprocessing
+def learn_preprocessing(inputs: torch.Tensor, pool: torch.Tensor) -> tuple[dict | None, str]:
+    """input = scale * raw/255 + shift, fitted on the rows that match a served image (pool: N x H x W uint8)."""
+    x = inputs.detach().to("cpu")
+    n = x.shape[0]
+    if n == 0 or x.numel() // n != pool[0].numel():
+        return None, f"the model's input has {x.numel() // max(n, 1)} values per example, not one per pixel"
+    rows = x.reshape(n, -1).double()
+    raw = pool.reshape(len(pool), -1).double() / 255
+    zr = _standardize(rows)
+    zp = _standardize(raw)
+    corr = zr @ zp.T / rows.shape[1]
+    best, which = corr.max(dim=1)
+    ok = best > MATCH_CORR
+    if not bool(ok.any()):
+        return None, "the model's inputs do not correspond to the MNIST images the grader served"
+    r, p = rows[ok].reshape(-1), raw[which[ok]].reshape(-1)
+    pm, rm = p.mean(), r.mean()
+    scale = float(((p - pm) * (r - rm)).sum() / ((p - pm) ** 2).sum())
+    shift = float(rm - scale * pm)
+    resid = float((r - (scale * p + shift)).abs().max())
+    dtype = str(inputs.dtype).replace("torch.", "")
+    return {"shift": shift, "scale": scale, "shape": list(inputs.shape[1:]), "dtype": dtype,
+            "exact": resid < 0.02 * max(abs(scale), 1e-6), "matched": int(ok.sum()), "rows": n}, ""
+
+
+def _standardize(m: torch.Tensor) -> torch.Tensor:
+    m = m - m.mean(dim=1, keepdim=True)
+    return m / m.std(dim=1, unbiased=False, keepdim=True).clamp_min(1e-9)
+
+
+# ------------------------------------------------------------------------------------------- export
+class Replayed(nn.Module):
+    """The sliced network as a module: constants (parameters, buffers) become buffers, so export sees them."""
+
+    def __init__(self, net: Network):
+        super().__init__()
+        self.steps = []
+        names: dict[int, str] = {}
+        for i, t in enumerate(net.consts.values()):
+            names[id(t)] = f"c{i}"
+            self.register_buffer(f"c{i}", t.detach().clone())
+        for idx, func, args, kwargs in net.steps:
+            self.steps.append((idx, func, _mark(args, names), _mark(kwargs, names)))
+        self.logits = net.logits
+
+    def forward(self, x):
+        resolve = lambda v: getattr(self, v.name) if isinstance(v, _Const) else v  # noqa: E731
+        return run_steps(self.steps, x, resolve=resolve)[self.logits]
+
+
+class _Const:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _mark(value, names):
+    if isinstance(value, torch.Tensor):
+        return _Const(names[id(value)]) if id(value) in names else value
+    if isinstance(value, list):
+        return [_mark(v, names) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_mark(v, names) for v in value)
+    if isinstance(value, dict):
+        return {k: _mark(v, names) for k, v in value.items()}
+    return value
+
+
+def probe_batch(raw_images: torch.Tensor, prep: dict, batch: int) -> torch.Tensor:
+    x = raw_images[:batch].double() / 255 * prep["scale"] + prep["shift"]
+    dtype = getattr(torch, prep["dtype"], torch.float32)
+    if not dtype.is_floating_point:
+        x = x.round()
+    return x.reshape(len(x), *prep["shape"]).to(dtype)
+
+
+def export(module: nn.Module, prep: dict, raw_images: torch.Tensor, batch: int) -> tuple[dict, bytes | None, str]:
+    """(facts, serialized program, format): torch.export, or TorchScript for a scripted model."""
+    facts: dict = {}
+    try:
+        module.eval()
+        module.to("cpu")
+        x = probe_batch(raw_images, prep, batch)
+        buf = io.BytesIO()
+        if isinstance(module, torch.jit.ScriptModule):
+            torch.jit.save(module, buf)
+            return facts, buf.getvalue(), "torchscript"
+        program = torch.export.export(module, (x,))
+        with torch.no_grad():
+            facts["export_matches"] = bool(torch.allclose(program.module()(x).float(), module(x).float(),
+                                                          atol=1e-4, rtol=1e-4))
+        torch.export.save(program, buf)
+        return facts, buf.getvalue(), "export"
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        facts["export_error"] = f"{type(exc).__name__}: {first}"
+        return facts, None, ""
+
+
+def encode(blob: bytes) -> str:
+    return base64.b64encode(blob).decode()
