@@ -473,3 +473,13 @@ def test_the_mean_of_undivided_losses_without_a_loader_under_gradient_accumulati
     c = ctx(b)
     out = prints(c)
     assert checks.check_epochs(c).passed and out.passed and "mean loss" in out.message, out.message
+
+
+def test_manual_batches_dropping_the_remainder_and_dividing_by_len_x():
+    b, curve = setup(), realistic_losses(batches=SERVED // 64)
+    for e, losses in enumerate(curve, 1):  # epoch_loss += loss.item() * 64 ... print(epoch_loss / len(X))
+        for value in losses:
+            b.train_step(value, bs=64)
+        b.line(f"epoch {e}: {sum(v * 64 for v in losses) / SERVED:.4f}")
+    out = prints(ctx(b))
+    assert out.passed and "divided by the training set's size" in out.message, out.message

@@ -113,7 +113,7 @@ class Series:
         self.values.append(value)
         self.sizes.append(bs if isinstance(bs, int) and bs > 0 else 1)
 
-    def stats(self, before: int, since: int | None, dataset: int | None) -> list[tuple[str, float]]:
+    def stats(self, before: int, since: int | None, datasets: tuple[int, ...]) -> list[tuple[str, float]]:
         """Each statistic an honest print made at event `before` could show."""
         u = bisect.bisect_left(self.seqs, before)
         if u == 0:
@@ -136,10 +136,10 @@ class Series:
             out = [("latest", last), ("mean", total / u), ("weighted mean", weighted / examples), ("total", total)]
             if w < u:
                 out.append(("window mean", (total - self._sums[w][0]) / (u - w)))
-            if not evaluation and dataset:
-                out.append(("weighted total / dataset", weighted / dataset))
-        if not evaluation and dataset:
-            out.append(("total / dataset", total / dataset))
+        for name, size in zip(("dataset", "served set"), datasets if not evaluation else ()):
+            out.append((f"total / {name}", total / size))
+            if not self.summed:
+                out.append((f"weighted total / {name}", weighted / size))
         return out
 
 
@@ -189,6 +189,13 @@ def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
     return out
 
 
+def _datasets(ctx: Context, ep: Epoch) -> tuple[int, ...]:
+    """len(dataset) a print may divide by: one pass's size, and the served training set where they differ
+    (batches dropped by hand: the pass is smaller than len(X))."""
+    sizes = [n for n in (ep.size, ctx.trace.train_size) if isinstance(n, int) and n > 0]
+    return tuple(dict.fromkeys(sizes))
+
+
 def _scale(ep: Epoch, run_spread: float) -> float:
     """How far apart this epoch's training losses are: the yardstick for a printed number's precision."""
     values = [v for v in (_num(b.get("value")) for b in ep.backwards) if v is not None and math.isfinite(v)]
@@ -213,7 +220,8 @@ def _matches(ctx: Context, ep: Epoch, trained: set, run_spread: float) -> tuple[
     for rep in reports:
         if not rep.numbers:
             continue
-        candidates = [((s.label, stat), value) for s in series for stat, value in s.stats(rep.seq, previous, ep.size)]
+        candidates = [((s.label, stat), value) for s in series
+                      for stat, value in s.stats(rep.seq, previous, _datasets(ctx, ep))]
         for printed, tol in rep.numbers:
             for kind, value in candidates:
                 if abs(printed - value) <= tol or not math.isfinite(printed):
@@ -237,7 +245,7 @@ def _compare(printed: float, tol: float, value: float, spread: float) -> tuple[b
 # ---------------------------------------------------------------- the check
 STAT_ORDER = ["latest", "mean", "weighted mean", "per example", "latest per example", "window mean",
               "window per example", "total", "latest total", "mean per batch", "total / dataset",
-              "weighted total / dataset"]
+              "weighted total / dataset", "total / served set", "weighted total / served set"]
 
 
 def _label_order(label: str) -> int:
@@ -260,7 +268,9 @@ def describe(kind: tuple[str, str], at_end: bool = True) -> str:
             "window per example": "the mean loss per example since the previous report",
             "total": "the running total of the loss",
             "total / dataset": "the summed loss divided by the training set's size",
-            "weighted total / dataset": "the loss summed over examples divided by the training set's size"}[stat]
+            "weighted total / dataset": "the loss summed over examples divided by the training set's size",
+            "total / served set": "the summed loss divided by the training set's size",
+            "weighted total / served set": "the loss summed over examples divided by the training set's size"}[stat]
     if label.startswith("loss") and label != "loss cross_entropy":
         base += f" ({label.split()[1].replace('_', '-')})"
     if label == "backward":
@@ -433,7 +443,8 @@ def _printed_later(ctx: Context, missing: list[Epoch], epochs: list[Epoch], trai
     epoch's own lines come after training, so it is not asked about."""
     missing = [ep for ep in missing if ep is not epochs[-1]]
     for ep in missing:
-        finals = [value for s in _series(ctx, ep, trained) for _, value in s.stats(ep.end or 1 << 62, None, ep.size)]
+        finals = [value for s in _series(ctx, ep, trained) for _, value in s.stats(ep.end or 1 << 62, None,
+                                                                                         _datasets(ctx, ep))]
         spread = _scale(ep, run_spread)
         later = [r for other in epochs if other.index > ep.index for r in _reports(other)]
         if not any((m := _compare(p, tol, value, spread)) is not None and m[0]
