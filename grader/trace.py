@@ -13,6 +13,7 @@ loss, however they were fetched:
     whole batches (drop_last=True, or `len(X) // 64` batches by hand).
 The loader view is used unless the examples back-propagated disagree with it: batches cached in a list once
 and trained on ten times (backward() after the pass ended), or a fresh iter(loader) for every batch.
+Unfinished passes before the first complete one (a demonstration step before training) are setup.
 Printed lines belong to the epoch that was running when they were written, whatever they say; lines after
 an epoch's last batch and before the next epoch starts belong to it.
 """
@@ -177,6 +178,12 @@ class Trace:
                 (end is not None and examples >= 0.9 * (end.get("examples") or float("inf")))
             epochs.append(Epoch(index=n, start=start["i"], complete=bool(complete), batches=batches,
                                 size=start.get("dataset_size") or self.train_size))
+        # a demonstration step before training (a course notebook's one batch on a throw-away model) is
+        # setup, not an epoch: unfinished passes before the first complete one are dropped
+        first = next((n for n, e in enumerate(epochs) if e.complete), 0)
+        epochs = epochs[first:]
+        for n, e in enumerate(epochs, start=1):
+            e.index = n
         self._split_by_time(epochs, backwards)
         return epochs
 

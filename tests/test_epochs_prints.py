@@ -483,3 +483,15 @@ def test_manual_batches_dropping_the_remainder_and_dividing_by_len_x():
         b.line(f"epoch {e}: {sum(v * 64 for v in losses) / SERVED:.4f}")
     out = prints(ctx(b))
     assert out.passed and "divided by the training set's size" in out.message, out.message
+
+
+def test_a_demonstration_step_before_training_is_not_an_epoch():
+    b, curve = setup(), realistic_losses()
+    loader_pass(b, 1, 1, [2.31], stop=False)  # images, labels = next(iter(loader)); one step on a demo model
+    b.line("demo step loss 2.3100")
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e + 1, losses)
+        b.line(f"Epoch {e}: {fmt(losses[-1])}")
+    c = ctx(b)
+    assert checks.check_epochs(c).passed and len(c.epochs) == 10, checks.check_epochs(c).message
+    assert prints(c).passed
