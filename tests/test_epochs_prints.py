@@ -495,3 +495,14 @@ def test_a_demonstration_step_before_training_is_not_an_epoch():
     c = ctx(b)
     assert checks.check_epochs(c).passed and len(c.epochs) == 10, checks.check_epochs(c).message
     assert prints(c).passed
+
+
+def test_printing_every_fifth_epoch_is_not_an_artifact_of_shortening():
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e, losses)
+        if e % 5 == 0:
+            b.line(f"Epoch {e}: {fmt(losses[-1])}")
+    out = prints(ctx(b))
+    assert not out.passed and out.credit == pytest.approx(0.2) and not out.shortening_sensitive
+    assert "epochs 1–4, 6–9 printed no loss value" in out.message, out.message
