@@ -206,7 +206,7 @@ class Grader:
                                        points=round(points[check_id] * min(1.0, max(0.0, share)), 2),
                                        max_points=points[check_id],
                                        message=out.message, hint=None if out.passed else out.hint,
-                                       evidence=out.evidence))
+                                       evidence=_with_shortening(out)))
         start = trace.start or {}
         tail, truncated, total = trace.output_tail()
         steps = trace.of("step")
@@ -255,6 +255,14 @@ class Grader:
                       checks=results, training=Training(seed=self.seed, train_examples=self.rubric.train_examples),
                       timings=Timings(total_s=round(time.monotonic() - started, 3)), warnings=list(warnings),
                       sandbox=self._sandbox_info(None))
+
+
+def _with_shortening(out: checks.Outcome) -> dict:
+    """The check's evidence, plus why its failure may be an artifact of the shortened run (read by
+    shortening_suspect to decide on a full-size run)."""
+    if out.passed or not out.shortening_sensitive:
+        return out.evidence
+    return {**out.evidence, "shortening_sensitive": out.shortening_reason or "it depends on the epoch length"}
 
 
 def _harness_deadline(limits) -> float:
