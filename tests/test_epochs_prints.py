@@ -506,3 +506,24 @@ def test_printing_every_fifth_epoch_is_not_an_artifact_of_shortening():
     out = prints(ctx(b))
     assert not out.passed and out.credit == pytest.approx(0.2) and not out.shortening_sensitive
     assert "epochs 1–4, 6–9 printed no loss value" in out.message, out.message
+
+
+def test_a_crash_in_the_first_epoch_before_any_print():
+    b, curve = setup(), realistic_losses()
+    loader_pass(b, 1, 1, curve[0][:10], stop=False)
+    b.ev("exception", type="RuntimeError", message="boom", lineno=30, line="x", frames=[])
+    b.end("exception")
+    out = prints(ctx(b, end=False))
+    assert not out.passed and out.credit == 0 and "stopped during epoch 1" in out.message, out.message
+    assert not out.shortening_sensitive
+
+
+def test_a_single_printing_epoch_among_silent_ones_is_named_in_the_singular():
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e, losses)
+        if e == 3:
+            b.line(f"Epoch {e}: {losses[-1]:.6f}")
+    out = prints(ctx(b))
+    assert not out.passed and out.message.startswith("epoch 3 printed the last batch's loss"), out.message
+    assert out.credit == pytest.approx(0.1)

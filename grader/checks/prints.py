@@ -344,6 +344,9 @@ def check_prints_loss(ctx: Context) -> Outcome:
                        "report the loss once per epoch, or every few hundred batches; a progress bar that shows "
                        "it in its postfix counts as one report")
 
+    if not judged:
+        return outcome(False, "the run stopped during epoch 1, before the end of any epoch, and no loss was printed "
+                              "by then", "the missing points are for epochs that did not run (see `runs`)")
     missing = [ep for ep in judged if ep.index not in shown or not credible]
     ran = len(judged)
     credit = len(proper) / max(want, ran) if credible else 0.0
@@ -393,7 +396,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
             "other": "print the same quantity every epoch (e.g. always the epoch's mean loss)",
             "coarse": "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')",
             "fake": "print the loss value your program computed, not a fixed or made-up number"}
-    return outcome(False, f"epochs {ok} printed {first['shows']} (e.g. '{first['example']}'), but "
+    return outcome(False, f"epoch{'s' if len(proper) > 1 else ''} {ok} printed {first['shows']} (e.g. '{first['example']}'), but "
                           + "; ".join(parts), hint[why[missing[0].index][0]], credit, artifact)
 
 
