@@ -527,3 +527,20 @@ def test_a_single_printing_epoch_among_silent_ones_is_named_in_the_singular():
     out = prints(ctx(b))
     assert not out.passed and out.message.startswith("epoch 3 printed the last batch's loss"), out.message
     assert out.credit == pytest.approx(0.1)
+
+
+def test_round_to_two_places_that_drops_a_trailing_zero_still_counts():
+    b, curve = setup(), realistic_losses()
+    curve[6][-1] = 0.1003  # round(0.1003, 2) prints as 0.1
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e, losses)
+        b.line(f"epoch {e} loss {round(losses[-1], 2)}")
+    out = prints(ctx(b))
+    assert "epoch 7 loss 0.1" in [p["example"] for p in out.evidence["epochs"]] and out.passed, out.message
+
+
+def test_honest_but_one_decimal_is_not_evidence_once_the_losses_are_small():
+    """0.1 steps tell 1.1 from 0.4 (early epochs count), but not 0.1 from a loss of 0.06 (late ones don't)."""
+    out = prints(_epochs_printing(lambda e, ls, s: f"Epoch {e}: loss {ls[-1]:.1f}"))
+    assert not out.passed and "epochs 7–10 printed a number too coarse to be evidence" in out.message, out.message
+    assert out.credit == pytest.approx(0.6)

@@ -210,6 +210,9 @@ class Match:
     value: float
     precise: bool
     evidence: float  # log10 of the chance that a number this precise lands on the value by luck
+    printed: float = 0.0
+    tol: float = 0.0
+    spread: float = 0.0
 
 
 def _matches(ctx: Context, ep: Epoch, trained: set, run_spread: float) -> tuple[list[Report], list[Match]]:
@@ -227,7 +230,7 @@ def _matches(ctx: Context, ep: Epoch, trained: set, run_spread: float) -> tuple[
                 if abs(printed - value) <= tol or not math.isfinite(printed):
                     m = _compare(printed, tol, value, spread)
                     if m is not None:
-                        found.append(Match(kind, rep, value, *m))
+                        found.append(Match(kind, rep, value, *m, printed=printed, tol=tol, spread=spread))
         previous = rep.seq
     return reports, found
 
@@ -301,6 +304,18 @@ def check_prints_loss(ctx: Context) -> Outcome:
                                                      sum(m.evidence for m in by_kind[k].values()),
                                                      STAT_ORDER.index(k[1]), _label_order(k[0]), k))
     shown = by_kind.get(kind, {})
+    # round(loss, 2) prints 0.1 for 0.1003: a number that equals the statistic to the finest precision this
+    # program printed it with elsewhere counts at that precision (trailing zeros were dropped)
+    finest = min((m.tol for m in shown.values()), default=None)
+    for ep in epochs:
+        if ep.index in shown or finest is None:
+            continue
+        for m in seen[ep.index][1]:
+            if m.kind == kind and math.isfinite(m.printed) and abs(m.printed - m.value) <= finest:
+                again = _compare(m.printed, finest, m.value, m.spread)
+                if again is not None and again[0]:
+                    shown[ep.index] = Match(kind, m.report, m.value, True, again[1], m.printed, finest, m.spread)
+                    break
 
     last = epochs[-1]
     cut_off = not last.complete and run_outcome(ctx.trace) != "ok" and last.index not in shown
