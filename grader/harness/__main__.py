@@ -191,7 +191,10 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
             mod, info, share = found
             facts.update(found=True, source="module", cls=type(mod).__name__, stepped_share=round(share, 4))
             inputs = info.inputs()
-            if not isinstance(mod, torch.jit.ScriptModule):
+            if isinstance(mod, torch.jit.ScriptModule):
+                facts["structure"] = network.scripted_structure(mod)
+                facts["source"] = "TorchScript graph"
+            else:
                 net = watch.probe_module(mod, info.shape[1:] if info.shape else None)
                 if net is not None:
                     facts["source"] = "module probed after the run"

@@ -202,3 +202,45 @@ def export(module: nn.Module, prep: dict, raw_images: torch.Tensor, batch: int) 
 
 def encode(blob: bytes) -> str:
     return base64.b64encode(blob).decode()
+
+
+SCRIPTED_NONLINEAR = {"relu", "relu_", "clamp", "clamp_", "clamp_min", "maximum", "where", "sigmoid", "tanh", "gelu",
+                      "silu", "elu", "selu", "leaky_relu", "softplus", "hardtanh", "relu6", "mish", "threshold"}
+
+
+def scripted_structure(module: torch.jit.ScriptModule) -> dict:
+    """A TorchScript module runs where a tape cannot see: read its layers from its graph instead (weights by
+    attribute path, nonlinearity by op name: the one place names are used)."""
+    layers, ops, gaps, seen_nonlinear = [], [], [], False
+    for node in module.inlined_graph.nodes():
+        kind = node.kind().split("::")[-1]
+        if node.kind().startswith("aten::"):
+            ops.append(kind)
+        if kind in ("linear", "matmul", "mm", "addmm"):
+            weight = _script_attr(module, list(node.inputs())[2 if kind == "addmm" else 1])
+            if isinstance(weight, torch.Tensor) and weight.dim() == 2:
+                w_in, w_out = (weight.shape[1], weight.shape[0]) if kind in ("linear",) else weight.shape
+                if layers:
+                    gaps.append(seen_nonlinear)
+                layers.append({"op": kind, "in": int(w_in), "out": int(w_out)})
+                seen_nonlinear = False
+        elif kind in SCRIPTED_NONLINEAR:
+            seen_nonlinear = True
+        elif kind.startswith("conv"):
+            ops.append("conv")
+    return {"layers": layers, "nonlinear": gaps, "conv": any(o.startswith("conv") for o in ops), "ops": ops[:60],
+            "after_last": [], "input_shape": None}
+
+
+def _script_attr(module, value):
+    """Follow prim::GetAttr nodes from `self` to the tensor a graph value names."""
+    path, node = [], value.node()
+    while node.kind() == "prim::GetAttr":
+        path.append(node.s("name"))
+        node = next(iter(node.inputs())).node()
+    obj = module
+    for name in reversed(path):
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
