@@ -132,7 +132,9 @@ def test_exception_keeps_partial_credit_and_line(grader, tmp_path):
     rep = grader.grade(write(tmp_path, source))
     assert rep.status == Status.runtime_error
     assert f"line {line}" in rep.check("runs").message and "epoch 6" in rep.check("runs").message
-    assert failed(rep) == {"runs", "epochs"}
+    # a per-epoch check earns full points only when every required epoch ran: 5 of 10 printed
+    assert failed(rep) == {"runs", "epochs", "prints_loss_each_epoch"}
+    assert rep.check("prints_loss_each_epoch").points == 5
     assert "KeyError" in rep.output.stdout_tail  # the student still sees the traceback
 
 
@@ -147,7 +149,7 @@ def test_endless_loop_times_out_keeping_the_trace_so_far(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=2) + "\nwhile True:\n    pass\n"))
     assert rep.status == Status.timeout
     assert "used up its 8 s of CPU time" in rep.check("runs").message
-    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").passed
+    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").points == 2  # 2 of 10 epochs
 
 def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=10_000)))
@@ -189,3 +191,72 @@ def test_notebook_runs_with_display(grader, tmp_path):
     assert rep.status == Status.runtime_error and "cell 2, line 2" in rep.check("runs").message
     assert "Sequential(" in rep.output.stdout_tail and failed(rep) == {"runs"}
     assert any("!pip install torch" in w for w in rep.warnings)
+
+
+# ---------------------------------------------------------------- judged by what the program computed
+FUNCTIONAL = HEADER + """
+import os, sys
+train = datasets.MNIST(root="data", train=True, transform=tf, download=True)
+loader = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
+fc1, fc2, fc3 = nn.Linear(784, 32), nn.Linear(32, 16), nn.Linear(16, 10)
+def forward(x):  # bare modules from a plain function, ReLU spelled two other ways
+    h = fc1(x.view(-1, 784)).clamp(min=0)
+    return fc3(torch.where(fc2(h) > 0, fc2(h), 0))
+forward(torch.randn(2, 784))  # a sanity call on noise must not fool the preprocessing
+opt = torch.optim.Adam(list(fc1.parameters()) + list(fc2.parameters()) + list(fc3.parameters()), lr=0.01)
+for epoch in range(10):
+    total = 0.0
+    for x, y in loader:
+        opt.zero_grad()
+        loss = F.cross_entropy(forward(x + 0.05 * torch.randn_like(x)), y)
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    os.write(1, f"epoch {epoch + 1} loss {total / len(loader):.4f}\\n".encode())
+os.makedirs(os.path.join(os.path.dirname(__file__), "..", "models"), exist_ok=True)
+torch.save(fc1.state_dict(), os.path.join(os.path.dirname(__file__), "..", "models", "best.pt"))
+"""
+
+
+def test_a_network_in_any_spelling_is_judged_by_what_it_computes(grader, tmp_path):
+    rep = grader.grade(write(tmp_path, FUNCTIONAL))
+    assert failed(rep) == set(), {c.id: c.message for c in rep.checks if not c.passed}
+    assert rep.check("architecture").evidence["layers"] == "784 → 32 → 16 → 10"
+    assert rep.check("learns").evidence["preprocessing"]["scale"] == pytest.approx(2.0, abs=0.05)
+
+
+@pytest.mark.parametrize("change, check, fragment", [
+    ("opt.step()", "optimizer", "the way Adam's update rule does"),  # SGD's rule run on the Adam object
+    ("torch.optim.SGD.step(opt)", "optimizer", "the way Adam's update rule does"),
+    ("opt.step()\n        with torch.no_grad():\n            [p.sub_(0.05 * p.grad) for p in model.parameters()]",
+     "optimizer", "something other than the optimizer"),
+    ("loss.backward(); opt.zero_grad(); opt.step()", "zero_grad", "between loss.backward() and optimizer.step()"),
+])
+def test_cheats_and_misplaced_zero_grad_are_judged_by_effect(grader, tmp_path, change, check, fragment):
+    source = loop().replace("        opt.step()", "        " + change.replace("loss.backward(); ", ""))
+    if "torch.optim.SGD.step" in change or change == "opt.step()":
+        source = source.replace("opt = torch.optim.Adam(model.parameters(), lr=0.01)",
+                                "opt = torch.optim.Adam(model.parameters(), lr=0.01)\n"
+                                "for g in opt.param_groups: g.update(momentum=0, dampening=0, nesterov=False)")
+        source = source.replace("        opt.step()", "        torch.optim.SGD.step(opt)")
+    if "something other" in fragment:
+        source = source.replace("lr=0.01)", "lr=0.0)")
+    rep = grader.grade(write(tmp_path, source))
+    assert check in failed(rep) and fragment in rep.check(check).message, rep.check(check).message
+    if check == "zero_grad":
+        assert rep.check("optimizer").passed, rep.check("optimizer").message
+
+
+def test_patching_the_grader_by_name_changes_nothing(grader, tmp_path):
+    patch = ("import sys\n[setattr(m, 'REAL_ADAM', torch.optim.SGD) for n, m in list(sys.modules.items()) "
+             "if n.startswith('grader')]\n")
+    rep = grader.grade(write(tmp_path, patch + loop(opt="torch.optim.SGD(model.parameters(), lr=0.1)")))
+    assert "optimizer" in failed(rep) and "SGD" in rep.check("optimizer").message
+
+
+def test_cross_entropy_must_carry_the_gradient(grader, tmp_path):
+    source = loop().replace("loss = crit(model(x), y)",
+                            "out = model(x)\n        loss = F.mse_loss(out.softmax(1), F.one_hot(y, 10).float())"
+                            " + 0.0 * crit(out, y)")
+    rep = grader.grade(write(tmp_path, source))
+    assert "loss" in failed(rep) and "carries only 0.0%" in rep.check("loss").message
