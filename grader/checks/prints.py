@@ -276,8 +276,6 @@ def describe(kind: tuple[str, str], at_end: bool = True) -> str:
             "weighted total / served set": "the loss summed over examples divided by the training set's size"}[stat]
     if label.startswith("loss") and label != "loss cross_entropy":
         base += f" ({label.split()[1].replace('_', '-')})"
-    if label == "backward":
-        base += " (of the value backward() ran on)"
     return base
 
 
