@@ -333,14 +333,14 @@ def _cheat(line_for, seed: int = 0) -> Context:
 def test_random_numbers_with_one_decimal_never_earn_anything():
     for seed in range(60):
         rng = random.Random(seed)
-        out = prints(_cheat(lambda e: f"Epoch {e}, Loss: {rng.uniform(.1, .5):.1f}", seed))
+        out = prints(_cheat(lambda e, rng=rng: f"Epoch {e}, Loss: {rng.uniform(.1, .5):.1f}", seed))
         assert not out.passed and out.credit == 0, (seed, out.message)
 
 
 def test_random_numbers_with_four_decimals_never_earn_anything():
     for seed in range(30):
         rng = random.Random(seed)
-        out = prints(_cheat(lambda e: f"Epoch {e}, Loss: {rng.uniform(.02, 1.2):.4f}", seed))
+        out = prints(_cheat(lambda e, rng=rng: f"Epoch {e}, Loss: {rng.uniform(.02, 1.2):.4f}", seed))
         assert not out.passed and out.credit == 0, (seed, out.message)
 
 

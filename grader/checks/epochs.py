@@ -51,7 +51,7 @@ def check_epochs(ctx: Context) -> Outcome:
         if started > 1:
             return Outcome(False, f"the training loop ran {started} times, but none of them went through all of "
                                   f"{of_what}: each trained on {_per_pass(ctx)} before the next began",
-                           f"train on every batch of the training loader in each epoch"
+                           "train on every batch of the training loader in each epoch"
                            + (f"; {stated}" if stated else ""), evidence)
         return Outcome(False, f"no pass over {of_what} was completed{ended} (training stopped or broke out early)",
                        hint, evidence)

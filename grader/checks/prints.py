@@ -38,6 +38,8 @@ PRECISION = 0.2  # largest rounding interval, relative to the epoch's scale, tha
 MAX_NUMBERS = 8  # numbers read per report: a line of many numbers must not buy many chances
 FEW_REPORTS = 3  # up to this many reports per epoch are always fine
 MNIST_TRAIN = 60000
+COARSE_HINT = "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')"
+FAKE_HINT = "print the loss value your program computed (loss.item(), or an average of it), not a made-up number"
 
 
 def _printed_numbers(text: str) -> list[tuple[float, float]]:
@@ -377,7 +379,6 @@ def check_prints_loss(ctx: Context) -> Outcome:
                               f"{len(proper)}/{max(want, ran)} of the points",
                        "the missing points are for epochs that did not run (see `epochs` and `runs`)", credit)
 
-    names = _ranges([ep.index for ep in missing])
     if _printed_later(ctx, missing, epochs, trained, run_spread):
         late = _ranges([ep.index for ep in missing if ep is not epochs[-1]])
         return outcome(False, f"the losses of epochs {late} were printed only after training, not during "
@@ -393,7 +394,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
         artifact = (f"epochs {_ranges(silent)} showed no loss report; a print every N batches may fire only in "
                     "the longer epochs of a full-size run")
     if not credible:
-        return outcome(False, *_no_evidence(missing, why, proper, kind, evidence), artifact=artifact)
+        return outcome(False, *_no_evidence(missing, why), artifact=artifact)
     ok = _ranges([ep.index for ep in proper])
     first = next(p for p in per_epoch if p["shows"])
     parts = []
@@ -407,8 +408,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
                          + (f" (e.g. '{example[:80]}')" if example else ""))
     hint = {"silent": "print the loss in every epoch, e.g. once after the loop over batches",
             "other": "print the same quantity every epoch (e.g. always the epoch's mean loss)",
-            "coarse": "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')",
-            "fake": "print the loss value your program computed, not a fixed or made-up number"}
+            "coarse": COARSE_HINT, "fake": FAKE_HINT}
     return outcome(False, f"epoch{'s' if len(proper) > 1 else ''} {ok} printed {first['shows']} (e.g. '{first['example']}'), but "
                           + "; ".join(parts), hint[why[missing[0].index][0]], credit, artifact)
 
@@ -434,25 +434,23 @@ def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | No
     return "silent", None
 
 
-def _no_evidence(missing: list[Epoch], why: dict, proper: list[Epoch], kind, evidence: float) -> tuple[str, str]:
+def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
     reasons = [why[ep.index] for ep in missing]
     coarse = [t for r, t in reasons if r in ("coarse", "other") and t]
     fakes = [t for r, t in reasons if r == "fake" and t]
     if coarse:
-        return (f"the printed numbers are too coarse to show they are losses (e.g. '{coarse[0][:80]}'): a number "
-                "with so few digits matches some loss by chance",
-                "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}'), the same quantity every "
-                "epoch")
+        message = (f"the printed numbers are too coarse to show they are losses (e.g. '{coarse[0][:80]}'): a "
+                   "number with so few digits matches some loss by chance")
+        return message, COARSE_HINT + ", the same quantity every epoch"
     if fakes:
         if len(fakes) == len(missing):
-            return (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss the "
-                    "program computed",
-                    "print the loss value your program computed (loss.item(), or an average of it), not a fixed "
-                    "or made-up number")
+            message = (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss "
+                       "the program computed")
+            return message, FAKE_HINT
         epoch = next(ep.index for ep in missing if why[ep.index][0] == "fake")
-        return (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed in "
-                f"that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss",
-                "print the loss value your program computed, not a fixed or made-up number")
+        message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed "
+                   f"in that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss")
+        return message, FAKE_HINT
     return ("no line printed during training shows a loss value the program computed",
             "print the loss once per epoch, e.g. after the loop over batches")
 
