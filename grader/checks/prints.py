@@ -384,7 +384,8 @@ def check_prints_loss(ctx: Context) -> Outcome:
         return outcome(False, f"the losses of epochs {late} were printed only after training, not during "
                               "each epoch", "print each epoch's loss while it runs, at the end of that epoch",
                        credit)
-    why = {ep.index: _why_not(ep, seen[ep.index], kind if credible else None) for ep in missing}
+    why = {ep.index: _why_not(ep, seen[ep.index], kind if credible else None, _scale(ep, run_spread))
+           for ep in missing}
     silent = [ep.index for ep in missing if why[ep.index][0] == "silent"]
     # a cadence counted in batches (every 100 batches, a global step counter) may not fire in a shortened
     # epoch; one counted in epochs (every 5th epoch) prints after an epoch's last batch, whatever its size
@@ -417,14 +418,20 @@ def _at_end(ep: Epoch, m: Match) -> bool:
     return m.report.seq > max((b["i"] for b in ep.backwards), default=0)
 
 
-def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | None) -> tuple[str, str | None]:
-    """Why an epoch shows no proper report: other (a precise match of another statistic), coarse (matches too
-    coarse to be evidence), fake (a loss line whose numbers match nothing), or silent."""
+def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | None,
+             spread: float) -> tuple[str, str | None]:
+    """Why an epoch shows no proper report: coarse (numbers too coarse to be evidence, whether they match or
+    not), other (a precise match of another statistic), fake (a loss line whose numbers match nothing), or
+    silent."""
     reports, matches = seen
+    lossy = [r for r in reports if r.numbers and "loss" in r.text.lower()]
+    blunt = [r for r in lossy if all(2 * tol > PRECISION * max(spread, abs(p)) for p, tol in r.numbers)]
+    if lossy and len(blunt) == len(lossy):
+        return "coarse", blunt[0].text
+    coarse = [m for m in matches if not m.precise]
     precise = [m for m in matches if m.precise and m.kind != kind]
-    if kind is not None and precise:
+    if precise and (kind is not None or not coarse):
         return "other", precise[0].report.text
-    coarse = [m for m in matches if not m.precise or kind is None]
     if coarse:
         return "coarse", coarse[0].report.text
     matched = {id(m.report) for m in matches}
@@ -436,8 +443,8 @@ def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | No
 
 def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
     reasons = [why[ep.index] for ep in missing]
-    coarse = [t for r, t in reasons if r in ("coarse", "other") and t]
-    fakes = [t for r, t in reasons if r == "fake" and t]
+    coarse = [t for r, t in reasons if r == "coarse" and t]
+    fakes = [t for r, t in reasons if r in ("fake", "other") and t]  # "other": matched by chance, not every epoch
     if coarse:
         message = (f"the printed numbers are too coarse to show they are losses (e.g. '{coarse[0][:80]}'): a "
                    "number with so few digits matches some loss by chance")
@@ -447,7 +454,7 @@ def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
             message = (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss "
                        "the program computed")
             return message, FAKE_HINT
-        epoch = next(ep.index for ep in missing if why[ep.index][0] == "fake")
+        epoch = next(ep.index for ep in missing if why[ep.index][0] in ("fake", "other"))
         message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed "
                    f"in that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss")
         return message, FAKE_HINT
@@ -456,16 +463,16 @@ def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
 
 
 def _printed_later(ctx: Context, missing: list[Epoch], epochs: list[Epoch], trained: set, run_spread: float) -> bool:
-    """Were the missing epochs' losses printed in a later epoch (e.g. all of them after training)? The last
+    """Were the missing epochs' losses all printed after training (in the last epoch's lines)? The last
     epoch's own lines come after training, so it is not asked about."""
     missing = [ep for ep in missing if ep is not epochs[-1]]
+    printed = [(p, tol) for r in _reports(epochs[-1]) for p, tol in r.numbers]
     for ep in missing:
         finals = [value for s in _series(ctx, ep, trained) for _, value in s.stats(ep.end or 1 << 62, None,
                                                                                          _datasets(ctx, ep))]
         spread = _scale(ep, run_spread)
-        later = [r for other in epochs if other.index > ep.index for r in _reports(other)]
         if not any((m := _compare(p, tol, value, spread)) is not None and m[0]
-                   for r in later for p, tol in r.numbers for value in finals):
+                   for p, tol in printed for value in finals):
             return False
     return bool(missing)
 
