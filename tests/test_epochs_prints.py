@@ -190,8 +190,8 @@ def test_end_of_epoch_lines_belong_to_the_epoch_that_just_ended():
 
 
 # ================================================================ printed loss: every loss the program computed
-def _epochs_printing(line_for, **kw) -> Context:
-    b, curve = setup(), realistic_losses()
+def _epochs_printing(line_for, seed: int = 0, **kw) -> Context:
+    b, curve = setup(), realistic_losses(seed=seed)
     for e, losses in enumerate(curve, 1):
         sizes = loader_pass(b, 1, e, losses, **kw)
         b.line(line_for(e, losses, sizes))
@@ -544,3 +544,14 @@ def test_honest_but_one_decimal_is_not_evidence_once_the_losses_are_small():
     out = prints(_epochs_printing(lambda e, ls, s: f"Epoch {e}: loss {ls[-1]:.1f}"))
     assert not out.passed and "epochs 7–10 printed a number too coarse to be evidence" in out.message, out.message
     assert out.credit == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("line_for", [
+    lambda e, ls, s: f"Epoch {e}: {ls[-1]:.2f}",
+    lambda e, ls, s: f"Epoch {e}: {sum(ls) / len(ls):.2f}",
+    lambda e, ls, s: f"Epoch {e}: {sum(ls):.1f}",
+])
+def test_honest_two_decimal_prints_pass_on_many_loss_curves(line_for):
+    for seed in range(20):
+        out = prints(_epochs_printing(line_for, seed))
+        assert out.passed, (seed, out.message)
