@@ -555,3 +555,19 @@ def test_honest_two_decimal_prints_pass_on_many_loss_curves(line_for):
     for seed in range(20):
         out = prints(_epochs_printing(line_for, seed))
         assert out.passed, (seed, out.message)
+
+
+def test_a_logging_loss_beside_every_step_does_not_hide_the_validation_loss():
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve, 1):
+        b.ev("pass_start", loader=1, pass_no=e, train=True, dataset_size=SERVED, batches=BATCHES, bs=64)
+        for value, size in zip(losses, last_batch_sizes()):
+            b.loss(value * 1.01, bs=size, grad=False)  # with torch.no_grad(): criterion(out.detach(), y) to log
+            b.train_step(value, bs=size, in_pass=[1, e])
+        b.ev("pass_end", loader=1, pass_no=e, batches=BATCHES, examples=SERVED)
+        val = [0.4 / e + 0.01 * k for k in range(8)]
+        for v in val:
+            b.loss(v, bs=125, grad=False)
+        b.line(f"epoch {e} val_loss {sum(val) / len(val):.4f}")
+    out = prints(ctx(b))
+    assert out.passed and "evaluation" in out.message, out.message

@@ -178,16 +178,18 @@ def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
         mine[-1].add(ev["i"], value, ev.get("bs"))
     out += kinds.values()
     for kind, mine in runs.items():
-        if len(mine) <= 3:
-            for s in mine:
-                s.label = s.label.split("@")[0]
-            out += mine
-        else:  # evaluated beside every batch: one series, like a training loss
-            merged = Series(f"other {kind}", mine[0].summed)
-            for s in mine:
-                for seq, value, bs in zip(s.seqs, s.values, s.sizes):
-                    merged.add(seq, value, bs)
+        # a loss beside every training step (a no-grad copy for logging) is one series, like a training loss;
+        # runs of several losses, or after the epoch's last step, are evaluations, numbered within the epoch
+        beside = [r for r in mine if len(r.values) == 1 and int(r.label.split("@")[1]) < len(steps)]
+        evals = [r for r in mine if r not in beside] if len(beside) > 3 else mine
+        if len(beside) > 3:
+            merged = Series(f"other {kind}", beside[0].summed)
+            for r in beside:
+                merged.add(r.seqs[0], r.values[0], r.sizes[0])
             out.append(merged)
+        for n, r in enumerate(evals[:3], start=1):
+            r.label = f"eval {kind} {n}"
+            out.append(r)
     return out
 
 
