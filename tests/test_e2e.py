@@ -21,7 +21,8 @@ def grader(real_data):
 
 def test_every_example_has_an_expectation():
     listed = {e["file"] for e in EXAMPLES}
-    on_disk = {p.name for p in (ROOT / "submissions").iterdir() if p.suffix in (".py", ".ipynb")}
+    folder = ROOT / "submissions"
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix in (".py", ".ipynb")}
     assert listed == on_disk
 
 

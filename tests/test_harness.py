@@ -201,7 +201,8 @@ loader = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
 fc1, fc2, fc3 = nn.Linear(784, 32), nn.Linear(32, 16), nn.Linear(16, 10)
 def forward(x):  # bare modules from a plain function, ReLU spelled two other ways
     h = fc1(x.view(-1, 784)).clamp(min=0)
-    return fc3(torch.where(fc2(h) > 0, fc2(h), 0))
+    h = fc2(h)
+    return fc3(torch.where(h > 0, h, 0))
 forward(torch.randn(2, 784))  # a sanity call on noise must not fool the preprocessing
 opt = torch.optim.Adam(list(fc1.parameters()) + list(fc2.parameters()) + list(fc3.parameters()), lr=0.01)
 for epoch in range(10):
@@ -226,18 +227,18 @@ def test_a_network_in_any_spelling_is_judged_by_what_it_computes(grader, tmp_pat
 
 
 @pytest.mark.parametrize("change, check, fragment", [
-    ("opt.step()", "optimizer", "the way Adam's update rule does"),  # SGD's rule run on the Adam object
-    ("torch.optim.SGD.step(opt)", "optimizer", "the way Adam's update rule does"),
+    ("torch.optim.SGD.step(opt)", "optimizer", "the way Adam's update rule does"),  # SGD's rule on the Adam object
     ("opt.step()\n        with torch.no_grad():\n            [p.sub_(0.05 * p.grad) for p in model.parameters()]",
      "optimizer", "something other than the optimizer"),
     ("loss.backward(); opt.zero_grad(); opt.step()", "zero_grad", "between loss.backward() and optimizer.step()"),
 ])
 def test_cheats_and_misplaced_zero_grad_are_judged_by_effect(grader, tmp_path, change, check, fragment):
     source = loop().replace("        opt.step()", "        " + change.replace("loss.backward(); ", ""))
-    if "torch.optim.SGD.step" in change or change == "opt.step()":
+    if "torch.optim.SGD.step" in change:
         source = source.replace("opt = torch.optim.Adam(model.parameters(), lr=0.01)",
                                 "opt = torch.optim.Adam(model.parameters(), lr=0.01)\n"
-                                "for g in opt.param_groups: g.update(momentum=0, dampening=0, nesterov=False)")
+                                "for g in opt.param_groups: g.update(momentum=0, dampening=0, nesterov=False)\n"
+                                "opt._init_group = torch.optim.SGD._init_group.__get__(opt)")
         source = source.replace("        opt.step()", "        torch.optim.SGD.step(opt)")
     if "something other" in fragment:
         source = source.replace("lr=0.01)", "lr=0.0)")

@@ -52,7 +52,8 @@ def check_optimizer(ctx: Context) -> Outcome:
                               "optimizer (a manual update of the weights), so Adam did not do the training",
                        "let optimizer.step() make every update; remove the manual change of the parameters",
                        evidence)
-    emptied = all(s.get("grads_zero") for s in sampled) and sampled
+    probed = [s for s in mine if "grads_zero" in s]
+    emptied = bool(probed) and all(s["grads_zero"] for s in probed)
     # measured values where steps were sampled; the version counter (bumped even by lr=0) only otherwise
     moved = any((s.get("moved") or 0) > 0 for s in sampled) if sampled else any(s.get("changed") for s in mine)
     if not moved and not emptied:

@@ -16,8 +16,11 @@ MAX_ELEMENTS = 2_000_000  # skip the comparison for huge models (copies cost mem
 
 
 class StepSnapshot:
-    def __init__(self, opt):
+    def __init__(self, opt, backward_since_last_step: bool = True):
         self.items = []
+        self.backward = backward_since_last_step
+        self.all_clear = all(p.grad is None or not bool(p.grad.ne(0).any())
+                             for group in opt.param_groups for p in group["params"])
         total = 0
         for group in opt.param_groups:
             for p in group["params"]:
@@ -35,7 +38,8 @@ class StepSnapshot:
         self.skipped = False
 
     def grads_zero(self) -> bool:
-        return bool(self.items) and all(not bool(g.ne(0).any()) for _, _, _, g, _ in self.items)
+        """A backward ran since the last step, yet the step found no gradient: cleared in between."""
+        return self.backward and self.all_clear
 
     def follows_adam(self) -> tuple[bool | None, float]:
         """(do the new values follow Adam's rule?, largest change of a parameter)."""

@@ -429,6 +429,13 @@ class Instrumentation:
             return original_zero(opt, *args, **kwargs)
 
         base.__init__, base.zero_grad = __init__, zero_grad
+        # every optimizer class's step goes through the hooks from the start, not only once an instance of
+        # that class exists: torch.optim.SGD.step(adam) must be seen as a step of the Adam object
+        for cls in vars(torch.optim).values():
+            if isinstance(cls, type) and issubclass(cls, base) and cls is not base and \
+                    "step" in vars(cls) and not getattr(cls.step, "hooked", False):
+                cls.step = base.profile_hook_step(cls.step)
+                cls.step.hooked = True
         optim_hooks.register_optimizer_step_pre_hook(self._pre_step)
         optim_hooks.register_optimizer_step_post_hook(self._post_step)
 
@@ -440,7 +447,8 @@ class Instrumentation:
             if info.get("after") is not None:  # taken after the previous (sampled) step
                 info["outside"] = adam.changed_since(info["after"], opt)
                 info["after"] = None
-            info["snap"] = adam.StepSnapshot(opt) if info["steps"] + 1 in adam.SAMPLED else None
+            info["snap"] = adam.StepSnapshot(opt, self.backward_no > info.get("backward_at", 0)) \
+                if info["steps"] + 1 in adam.SAMPLED else None
         except Exception:
             info["snap"] = None
         info["versions"] = [(p, p._version, p.grad is not None) for g in opt.param_groups for p in g["params"]]
@@ -450,6 +458,7 @@ class Instrumentation:
         if info is None or info["versions"] is None:
             return
         info["steps"] += 1
+        info["backward_at"] = self.backward_no
         versions, info["versions"] = info["versions"], None
         first = versions[0][0] if versions else None
         lr = opt.param_groups[0].get("lr") if opt.param_groups else None

@@ -41,7 +41,7 @@ def _flat_refs(value):
 def structure(net: Network, params: set[int]) -> dict:
     """Layers in order, the nonlinearity of each gap, conv use, op names: the facts `architecture` reads."""
     on_data: set[int] = set()  # steps whose value depends on the input
-    layers = []
+    layers, seen = [], set()
     outs: dict[tuple, torch.Tensor] = {}
     with torch.no_grad():
         env_out = net.outputs()
@@ -55,6 +55,10 @@ def structure(net: Network, params: set[int]) -> dict:
                    or (isinstance(r, Ref) and r.entry not in on_data)]
         if name in AFFINE_FUNCS and data and weights:
             operand = data[0]
+            key = (tuple(_key(w) for w in weights), _key(operand))
+            if key in seen:  # the same layer computed twice on the same input is one layer
+                continue
+            seen.add(key)
             x = net.input if isinstance(operand, str) else env_out.get((operand.entry, operand.slot))
             y = env_out.get((idx, 0))
             if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dim() and y.dim():
@@ -70,6 +74,12 @@ def structure(net: Network, params: set[int]) -> dict:
     return {"layers": [{"op": lay["op"], "in": lay["in"], "out": lay["out"]} for lay in layers],
             "nonlinear": gaps, "conv": conv, "ops": [_name(f) for _, f, _, _ in net.steps][:60],
             "after_last": after[:10], "input_shape": list(net.input.shape)}
+
+
+def _key(ref):
+    if isinstance(ref, Ref):
+        return ("ref", ref.entry, ref.slot)
+    return ("tensor", id(ref)) if isinstance(ref, torch.Tensor) else ("input",)
 
 
 def _nonlinear_between(net: Network, start: tuple, stop, env: dict) -> bool:
@@ -212,7 +222,7 @@ def scripted_structure(module: torch.jit.ScriptModule) -> dict:
     """A TorchScript module runs where a tape cannot see: read its layers from its graph instead (weights by
     attribute path, nonlinearity by op name: the one place names are used)."""
     layers, ops, gaps, seen_nonlinear = [], [], [], False
-    for node in module.inlined_graph.nodes():
+    for node in _all_nodes(module.inlined_graph.nodes()):
         kind = node.kind().split("::")[-1]
         if node.kind().startswith("aten::"):
             ops.append(kind)
@@ -230,6 +240,14 @@ def scripted_structure(module: torch.jit.ScriptModule) -> dict:
             ops.append("conv")
     return {"layers": layers, "nonlinear": gaps, "conv": any(o.startswith("conv") for o in ops), "ops": ops[:60],
             "after_last": [], "input_shape": None}
+
+
+def _all_nodes(nodes):
+    """Graph nodes in order, including those inside blocks (F.relu compiles to an If on `inplace`)."""
+    for node in nodes:
+        yield node
+        for block in node.blocks():
+            yield from _all_nodes(block.nodes())
 
 
 def _script_attr(module, value):
