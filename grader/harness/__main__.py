@@ -175,7 +175,8 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
     """The trained network (see harness/model.py), what it is, and its export for held-out evaluation."""
     import torch
 
-    from grader.harness import model as watch, network
+    from grader.harness import model as watch
+    from grader.harness import network
 
     pool = torch.cat([served.train[0], served.eval[0]])
     params = inst._optimizer_params()

@@ -19,7 +19,15 @@ import io
 import torch
 from torch import nn
 
-from grader.harness.tape import AFFINE_FUNCS, CONV_FUNCS, INPUT, Network, Ref, _name, run_steps
+from grader.harness.tape import (
+    AFFINE_FUNCS,
+    CONV_FUNCS,
+    INPUT,
+    Network,
+    Ref,
+    _name,
+    run_steps,
+)
 
 MAX_ARTIFACT_BYTES = 64 * 2**20
 MATCH_CORR = 0.9  # a row and a served image this correlated are the same picture

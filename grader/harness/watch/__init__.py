@@ -1,0 +1,1 @@
+"""One module per kind of observation; harness/instrument.py composes them."""
