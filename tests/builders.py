@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.harness import events
 from grader.trace import Trace
 
 REFERENCE_OPS = [
@@ -28,6 +29,8 @@ class TraceBuilder:
         self.loss_seq = 0
 
     def ev(self, event: str, /, **fields) -> "TraceBuilder":
+        bad = events.unknown_fields(event, fields)
+        assert not bad, f"not in the harness's vocabulary (grader/harness/events.py): {event} {bad}"
         self.events.append({"e": event, "i": len(self.events) + 1, "t": 0.0, **fields})
         return self
 

@@ -8,6 +8,8 @@ import os
 import threading
 import time
 
+from grader.harness.events import EVENTS
+
 MAX_EVENTS = 200_000  # a runaway loop cannot flood the trace; counts keep going
 LINE_CHARS = 400  # printed lines are kept this long in the trace
 
@@ -41,6 +43,8 @@ class Recorder:
     def emit(self, kind: str, *, force: bool = False, drain: bool = True, **fields) -> None:
         if os.getpid() != self.pid:
             return
+        if kind not in EVENTS:  # a harness bug, not the submission's: fail loudly in tests
+            raise ValueError(f"unknown trace event {kind!r}")
         if drain and self.before is not None:
             self.before()
         with self.lock:

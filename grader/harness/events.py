@@ -1,0 +1,43 @@
+"""The trace's vocabulary: every event the harness records and the fields it may carry.
+
+One list shared by the harness (the recorder refuses an unknown event name), the host (grader/trace.py reads
+these names) and the test builders (tests/builders.py refuses unknown names and fields), so the three cannot
+drift apart. Every event also carries e (its name), i (sequence number) and t (seconds since start).
+"""
+
+from __future__ import annotations
+
+EVENTS: dict[str, tuple[str, ...]] = {
+    "start": ("python", "torch", "torchvision", "cuda", "gpu", "threads"),
+    "phase": ("name", "seconds"),
+    # data
+    "dataset": ("ds", "train", "size"),
+    "pass_start": ("loader", "pass_no", "train", "dataset_size", "batches", "bs"),
+    "pass_end": ("loader", "pass_no", "batches", "examples"),
+    # losses and backward
+    "loss": ("loss", "kind", "value", "bs", "grad", "reduction", "log_probs"),
+    "backward": ("losses", "kinds", "value", "bs", "cleared", "in_pass", "ce_share"),
+    # optimizers
+    "optimizer": ("opt", "cls", "module", "is_adam", "lr", "params"),
+    "zero_grad": ("opt",),
+    "step": ("opt", "n", "changed", "had_grad", "lr", "device", "rule", "moved", "grads_zero", "outside"),
+    "optimizer_end": ("opt", "steps", "state_steps"),
+    # the network
+    "forward_path": ("module", "cls", "input", "ops", "completed"),
+    "model": ("found", "source", "cls", "module", "stepped_by", "stepped_share", "tape_failures", "structure",
+              "n_params", "preprocess", "batch", "export_error", "export_matches", "format"),
+    "artifact": ("name", "b64"),
+    # output and the end
+    "line": ("s", "text", "end"),
+    "note": ("text",),
+    "exception": ("type", "message", "lineno", "line", "frames"),
+    "end": ("outcome", "exit_code", "dropped", "seconds"),
+}
+COMMON = ("e", "i", "t")
+
+
+def unknown_fields(kind: str, fields) -> list[str]:
+    """Names not in the vocabulary: the event itself, or fields it does not carry."""
+    if kind not in EVENTS:
+        return [kind]
+    return [f for f in fields if f not in EVENTS[kind] and f not in COMMON]
