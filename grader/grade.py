@@ -172,7 +172,9 @@ class Grader:
             "train_labels": self.backend.baked("train-labels") or "in/train-labels",
             "train_examples": self.rubric.train_examples, "eval_examples": self.rubric.eval_examples,
             "seed": self.seed, "threads": max(1, math.ceil(self.cpus)), "device": self.device,
-            "cpu_timeout_s": limits.timeout_s, "timeout_s": limits.timeout_s * limits.wall_factor,
+            # CPU seconds per thread: idle torch threads spin, so a busy machine inflates CPU time per thread
+            "cpu_timeout_s": limits.timeout_s * max(1, math.ceil(self.cpus)),
+            "timeout_s": limits.timeout_s * limits.wall_factor,
             "grace_s": limits.grace_s, "full_size": full,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }

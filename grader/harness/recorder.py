@@ -40,7 +40,7 @@ class Recorder:
     def close(self) -> None:
         self.closed = True
 
-    def emit(self, kind: str, *, force: bool = False, drain: bool = True, **fields) -> None:
+    def emit(self, kind: str, /, *, force: bool = False, drain: bool = True, **fields) -> None:
         if os.getpid() != self.pid:
             return
         if kind not in EVENTS:  # a harness bug, not the submission's: fail loudly in tests
