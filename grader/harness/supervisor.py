@@ -63,6 +63,8 @@ def child_env(spec: dict) -> dict:
         "TORCH_HOME": scratch,
         "XDG_CACHE_HOME": scratch,
         "OMP_NUM_THREADS": str(spec.get("threads", 1)),
+        # idle OpenMP threads sleep instead of spinning: spinning burns the CPU-time budget on a busy machine
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
     if os.environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
