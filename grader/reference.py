@@ -11,6 +11,7 @@ import contextlib
 import copy
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -31,12 +32,22 @@ def cache_dir() -> Path:
 
 
 def digest(grader, reference: Path = REFERENCE) -> str:
-    train = Path(grader.files["train_images"])
-    st = train.stat()
     payload = {"rubric": json.loads(grader.rubric.model_dump_json()), "grader": __version__, "seed": grader.seed,
-               "device": grader.device, "data": [str(train.resolve()), st.st_size, st.st_mtime_ns],
+               "device": grader.device, "data": _content_hash(Path(grader.files["train_images"])),
                "reference": hashlib.sha256(reference.read_bytes()).hexdigest()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _content_hash(path: Path) -> str:
+    """By content, so the same data in another folder (a fresh copy, a test's temp dir) shares the band."""
+    st = path.stat()
+    return _hash_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def band_for(grader, reference: Path = REFERENCE) -> ReferenceCurve | None:
