@@ -25,6 +25,7 @@ from grader.report import CHECK_IDS, LossCurve, ReferenceCurve, Report, Status
 TEMPLATES = Path(__file__).with_name("templates")
 OUTPUT_LINES = 200
 OVERLAY_POINTS = 80  # per student on the class page: 300 curves stay light
+NAMED_OUTLIERS = 12  # beyond that the table's red marks say who
 ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 Entry = tuple[str, Report, str]  # (student id, report, relative link to that student's page)
@@ -160,7 +161,7 @@ def confusion_grid(confusion: list[list[int]]) -> dict | None:
     if len(confusion) != 10:
         return None
     cells = []
-    cell, left, top = 26, 30, 22
+    cell, left, top = 26, 30, 30
     for t, row in enumerate(confusion):
         total = sum(row) or 1
         for p, n in enumerate(row):
@@ -229,7 +230,7 @@ def class_index(entries: list[Entry], title: str = "Class report") -> str:
     overlay = overlay_chart(rows, ref)
     return _render("class.html.j2", title=title, rows=rows, summary=summary, failures=_failures(entries, rows),
                    histogram=histogram(scores), checks=_pass_rates(entries), overlay=overlay,
-                   twins=_identical(rows), sortable=True)
+                   twins=_identical(rows), points=OVERLAY_POINTS, sortable=True)
 
 
 def _row(sid: str, rep: Report, link: str) -> dict:
@@ -310,7 +311,7 @@ def overlay_chart(rows: list[dict], ref: ReferenceCurve | None) -> dict | None:
     ref_top = max(ref.high) if ref and ref.high else None
     tops = sorted(v for r in drawn for v in r["curve"].mean if v is not None)
     top = tops[int(0.98 * (len(tops) - 1))] if tops else 1.0  # a few exploding curves must not flatten the rest
-    top = max(top, ref_top or 0)
+    top = min(max(top, ref_top or 0), 3 * ref_top) if ref_top else top  # as on a student's page
     epochs = max([len(r["curve"].epoch_starts) for r in drawn] + [len(ref.epoch_starts) if ref else 0, 1])
     frame = svg.Frame(720, 320, 48, 12, 12, 34, 0, epochs, 0, svg.nice_ceiling(top))
     curves, outliers = [], []
@@ -324,7 +325,7 @@ def overlay_chart(rows: list[dict], ref: ReferenceCurve | None) -> dict | None:
         (outliers if odd else curves).append(item)
         r["outlier"] = odd
     rxs = svg.epoch_positions(len(ref.mean), ref.epoch_starts, ref.per_point) if ref else []
-    return {"frame": frame, "curves": curves, "outliers": outliers,
+    return {"frame": frame, "curves": curves, "outliers": outliers, "named": outliers[:NAMED_OUTLIERS],
             "band": svg.band(frame, rxs, ref.low, ref.high) if ref else "",
             "yticks": [(frame.y(t), svg.label(t)) for t in svg.ticks(frame.y1)],
             "epoch_labels": [(frame.x(e + 0.5), e + 1) for e in range(epochs)] if epochs <= 30 else [],

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from builders import TraceBuilder
+from classroom import sample_report
 from grader import curve, html, reference, spark, svg
 from grader.rubric import Rubric
-from grader.report import (CheckResult, LossCurve, Output, ReferenceCurve, Report, Sandbox, Source, Status,
-                           SubmissionInfo, Training)
+from grader.report import ReferenceCurve, Report
 
 HOSTILE = ('<script>alert(1)</script>"><img src=x onerror=alert(2)>\x1b[31mred\x1b[0m'
            "<a href='javascript:alert(3)'>x</a>&amp;</textarea></style></svg><iframe src=//evil>")
@@ -80,14 +80,14 @@ def test_reference_band_is_graded_once_per_digest_and_cached(tmp_path, monkeypat
 def test_sparkline_and_the_terminal_loss_line():
     assert spark.sparkline([3.0, 2.0, 1.0, 0.0]) == "█▆▃▁"
     assert spark.sparkline([1.0, float("nan"), None]) == "▅! "  # a flat line sits mid-height
-    rep = _report(epoch_losses=[2.0, 1.0, 0.5, 0.25])
+    rep = sample_report(epoch_losses=[2.0, 1.0, 0.5, 0.25])
     line = spark.loss_line(rep)
     assert line.startswith("Loss per epoch  █▅▃▂") and "2 → 0.25" in line
-    assert spark.loss_line(_report(epoch_losses=[])) is None
+    assert spark.loss_line(sample_report(epoch_losses=[])) is None
 
 
 def test_old_reports_still_load_and_render():
-    old = json.loads(_report().model_dump_json())
+    old = json.loads(sample_report().model_dump_json())
     for field in ("curve", "reference_curve", "source"):
         old.pop(field)
     for field in ("per_digit_accuracy", "confusion"):
@@ -134,32 +134,9 @@ def parse(page: str) -> Markup:
     return m
 
 
-def _report(text: str = "plain", epoch_losses=(2.0, 1.0), source: str = "import torch\nx = 1\n") -> Report:
-    checks = [CheckResult(id=cid, title=f"{cid} {text}", passed=cid != "runs" and cid != "zero_grad",
-                          points=0 if cid in ("runs", "zero_grad") else 10, max_points=10,
-                          message=f"line 2 says {text}", hint=None if cid not in ("runs", "zero_grad") else f"hint {text}",
-                          evidence={"lineno": 2, "note": text} if cid == "runs" else
-                          {"epochs": [{"epoch": 1, "lines": 1, "example": text}, {"epoch": 2, "lines": 0}]}
-                          if cid == "prints_loss_each_epoch" else {})
-              for cid in ("runs", "architecture", "loss", "optimizer", "epochs", "prints_loss_each_epoch",
-                          "zero_grad", "learns")]
-    confusion = [[90 if t == p else 1 for p in range(10)] for t in range(10)]
-    return Report(
-        submission=SubmissionInfo(path=f"{text}/{text}.py", name=f"{text}.py", sha256=text), status=Status.runtime_error,
-        message=text, score=60, max_score=80, checks=checks,
-        training=Training(epochs=2, epoch_losses=list(epoch_losses), accuracy=0.5, device=text,
-                          per_digit_accuracy=curve.per_digit_accuracy(confusion), confusion=confusion),
-        output=Output(stdout_tail=f"{text}\nEpoch 1 loss 2.0\n{text}\n"), warnings=[text],
-        sandbox=Sandbox(backend=text, isolated=True),
-        curve=LossCurve(steps=6, mean=[2.0, 1.5, None, 1.0, 0.8, 0.6], epoch_starts=[0, 3]),
-        reference_curve=ReferenceCurve(digest=text, steps=6, per_point=2, low=[1.5, 1.0, 0.5], mean=[1.8, 1.1, 0.6],
-                                       high=[2.0, 1.2, 0.7], epoch_starts=[0, 3], accuracy=0.9),
-        source=Source(text=f"{source}# {text}\n"))
-
-
 def _pages(text: str, student: str, link: str) -> dict[str, str]:
-    rep = _report(text)
-    entries = [(student, rep, link), ("ok", _report(), "ok.html")]
+    rep = sample_report(text)
+    entries = [(student, rep, link), ("ok", sample_report(), "ok.html")]
     return {"student": html.student_page(rep), "class": html.class_index(entries, title=text)}
 
 
@@ -189,7 +166,7 @@ def test_pages_allow_no_network_and_only_their_own_script():
 
 
 def test_student_page_points_at_the_failing_lines_and_marks_printed_epochs():
-    page = html.student_page(_report())
+    page = html.student_page(sample_report())
     m = parse(page)
     assert page.count('class="l hit"') == 1 and 'id="L2"' in page  # line 2: named by runs' evidence and messages
     assert page.count('class="epoch-boundary"') == 2
@@ -198,7 +175,7 @@ def test_student_page_points_at_the_failing_lines_and_marks_printed_epochs():
 
 
 def test_class_page_summarises_and_links():
-    entries = [(f"s{n}", _report(), f"s{n}.html") for n in range(3)]
+    entries = [(f"s{n}", sample_report(), f"s{n}.html") for n in range(3)]
     page = html.class_index(entries)
     assert page.count('<path class="class-curve"') + page.count('<path class="outlier"') == 3
     assert 'href="s0.html#check-runs"' in page  # the most common failure links to an example
