@@ -5,6 +5,7 @@ import json
 import math
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -180,3 +181,16 @@ def test_class_page_summarises_and_links():
     assert page.count('<path class="class-curve"') + page.count('<path class="outlier"') == 3
     assert 'href="s0.html#check-runs"' in page  # the most common failure links to an example
     assert page.count("<tr") == 4  # header + 3 students
+
+
+def test_notebook_lines_are_found_by_cell_and_numbered_within_it():
+    from grader import submission
+
+    sub = submission.load(Path(__file__).resolve().parent.parent / "submissions" / "notebook.ipynb")
+    rep = sample_report()
+    rep.source = curve.source_of(sub.source, sub.cells)
+    rep.checks[0].message, rep.checks[0].evidence = "crashed at cell 2, line 3", {}
+    lines = html.source_lines(rep)
+    second = rep.source.cell_starts[1][0]  # the script line where code cell 2 begins
+    assert lines["marked"] == [second + 2] and lines["notebook"]
+    assert lines["lines"][second + 1]["label"] == 3 and lines["lines"][second - 1]["cell"] == 2
