@@ -194,3 +194,13 @@ def test_notebook_lines_are_found_by_cell_and_numbered_within_it():
     second = rep.source.cell_starts[1][0]  # the script line where code cell 2 begins
     assert lines["marked"] == [second + 2] and lines["notebook"]
     assert lines["lines"][second + 1]["label"] == 3 and lines["lines"][second - 1]["cell"] == 2
+
+
+def test_identical_curves_are_grouped():
+    same = sample_report()
+    same.curve.mean, same.curve.steps = [2.0 - i / 30 for i in range(30)], 30
+    other = same.model_copy(deep=True)
+    other.curve.mean = [v + 0.01 for v in other.curve.mean]
+    page = html.class_index([("a", same, "a.html"), ("b", same.model_copy(deep=True), "b.html"), ("c", other, "c.html")])
+    section = page.split("Identical loss curves")[1]
+    assert "2 students: " in section and 'href="a.html"' in section and 'href="c.html"' not in section
