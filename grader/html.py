@@ -126,8 +126,9 @@ def loss_chart(curve: LossCurve | None, ref: ReferenceCurve | None, printed: dic
         "gaps": sum(v is None for v in curve.mean),
         "printed": [], "epochs": len(curve.epoch_starts),
     }
-    for e in range(1, len(curve.epoch_starts) + 1) if printed else ():
-        chart["printed"].append((frame.x(e - 0.5), e, printed.get(e)))
+    for e in sorted(printed or {}):  # the epochs the check judged (an epoch cut short by a crash is not)
+        if 1 <= e <= epochs:
+            chart["printed"].append((frame.x(e - 0.5), e, printed[e]))
     chart["missing_prints"] = sum(1 for _, _, line in chart["printed"] if line is None)
     return chart
 

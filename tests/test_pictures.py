@@ -47,6 +47,9 @@ def test_real_reports_carry_what_the_pictures_draw(graded):
     last = sum(nzg.curve.mean[-47:]) / 47
     assert last > 5 * band.mean[-1]  # no zero_grad: the loss never comes down to the reference's
     assert crash.status == Status.runtime_error and len(crash.curve.epoch_starts) == 3  # died in epoch 3
+    page = html.student_page(crash)  # three epochs drawn, the two complete ones judged for printing
+    assert page.count('class="epoch-boundary"') == 3
+    assert page.count('<circle class="printed"') + page.count('<circle class="not-printed"') == crash.training.epochs == 2
     assert graded["syntax_error"].curve is None and graded["syntax_error"].source.text
 
 
