@@ -245,7 +245,7 @@ def _row(sid: str, rep: Report, link: str) -> dict:
         "accuracy": rep.training.accuracy,
         "final_loss": _final(curve.mean, len(curve.epoch_starts)) if curve else None,
         "diverged": bool(curve) and any(v is None for v in curve.mean),
-        "curve": curve,
+        "curve": curve, "outlier": False,
         "fingerprint": hashlib.sha256(repr(curve.mean).encode()).hexdigest() if curve and curve.steps > 20 else None,
     }
 

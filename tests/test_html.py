@@ -204,3 +204,11 @@ def test_identical_curves_are_grouped():
     page = html.class_index([("a", same, "a.html"), ("b", same.model_copy(deep=True), "b.html"), ("c", other, "c.html")])
     section = page.split("Identical loss curves")[1]
     assert "2 students: " in section and 'href="a.html"' in section and 'href="c.html"' not in section
+
+
+def test_class_page_with_students_that_never_trained():
+    ran, never = sample_report(), sample_report()
+    never.curve = None
+    page = html.class_index([("ran", ran, "ran.html"), ("never", never, "never.html")])
+    assert page.count("<tbody>") == 1 and 'href="never.html"' in page
+    assert "Training loss of the whole class" not in html.class_index([("never", never, "never.html")])
