@@ -251,7 +251,8 @@ def _row(sid: str, rep: Report, link: str) -> dict:
 
 
 def _failures(entries: list[Entry], rows: list[dict]) -> list[dict]:
-    """Failed checks, most common first, each with its commonest hint and a student to look at."""
+    """Failed checks, most common first, each with its commonest hint and a student to look at. A program
+    that could not run counts once, under runs."""
     out = []
     titles = {}
     counts: Counter = Counter()
@@ -259,6 +260,8 @@ def _failures(entries: list[Entry], rows: list[dict]) -> list[dict]:
     hints: dict[str, Counter] = {}
     for row in rows:
         for c in row["failed"]:
+            if row["not_run"] and c.id != "runs":  # "not checked: the program could not run" says nothing new
+                continue
             counts[c.id] += 1
             titles.setdefault(c.id, c.title)
             hints.setdefault(c.id, Counter())[c.hint or c.message] += 1

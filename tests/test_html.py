@@ -14,7 +14,7 @@ from builders import TraceBuilder
 from classroom import sample_report
 from grader import curve, html, reference, spark, svg
 from grader.rubric import Rubric
-from grader.report import ReferenceCurve, Report
+from grader.report import ReferenceCurve, Report, Status
 
 HOSTILE = ('<script>alert(1)</script>"><img src=x onerror=alert(2)>\x1b[31mred\x1b[0m'
            "<a href='javascript:alert(3)'>x</a>&amp;</textarea></style></svg><iframe src=//evil>")
@@ -212,3 +212,13 @@ def test_class_page_with_students_that_never_trained():
     page = html.class_index([("ran", ran, "ran.html"), ("never", never, "never.html")])
     assert page.count("<tbody>") == 1 and 'href="never.html"' in page
     assert "Training loss of the whole class" not in html.class_index([("never", never, "never.html")])
+
+
+def test_a_program_that_could_not_run_counts_once_among_the_failures():
+    broken = sample_report()
+    broken.status = Status.syntax_error
+    for c in broken.checks:
+        c.passed = False
+    page = html.class_index([("broken", broken, "broken.html"), ("ok", sample_report(), "ok.html")])
+    failures = page.split('<ol class="failures">')[1].split("</ol>")[0]
+    assert failures.count("<li>") == 2  # runs (both) and zero_grad (the one that ran); not every check
