@@ -14,7 +14,7 @@ from builders import TraceBuilder
 from classroom import sample_report
 from grader import curve, html, reference, spark, svg
 from grader.rubric import Rubric
-from grader.report import ReferenceCurve, Report, Status
+from grader.report import LossCurve, ReferenceCurve, Report, Status
 
 HOSTILE = ('<script>alert(1)</script>"><img src=x onerror=alert(2)>\x1b[31mred\x1b[0m'
            "<a href='javascript:alert(3)'>x</a>&amp;</textarea></style></svg><iframe src=//evil>")
@@ -222,3 +222,12 @@ def test_a_program_that_could_not_run_counts_once_among_the_failures():
     page = html.class_index([("broken", broken, "broken.html"), ("ok", sample_report(), "ok.html")])
     failures = page.split('<ol class="failures">')[1].split("</ol>")[0]
     assert failures.count("<li>") == 2  # runs (both) and zero_grad (the one that ran); not every check
+
+
+def test_a_bucketed_curve_is_drawn_with_its_min_max_range():
+    rep = sample_report()
+    rep.curve = LossCurve(steps=40, per_point=4, mean=[2.0, 1.5, 1.0, None, 0.5] * 2, low=[1.8, 1.2, 0.8, None, 0.4] * 2,
+                          high=[2.2, 1.9, 1.3, None, 0.7] * 2, epoch_starts=[0, 20])
+    page = html.student_page(rep)
+    assert page.count('<path class="loss-range"') == 1 and "not a finite number at 2 of the points" in page
+    assert page.count('class="epoch-boundary"') == 2
