@@ -55,11 +55,14 @@ def band_for(grader, reference: Path = REFERENCE) -> ReferenceCurve | None:
     None when there is no reference file (an installed grader) or its run drew no curve."""
     if not reference.is_file():
         return None
-    key = digest(grader, reference)
-    with _lock:
-        if key not in _memo:
-            _memo[key] = _cached(key, lambda: _grade(grader, reference, key))
-        return _memo[key]
+    try:
+        key = digest(grader, reference)
+        with _lock:
+            if key not in _memo:
+                _memo[key] = _cached(key, lambda: _grade(grader, reference, key))
+            return _memo[key]
+    except Exception:  # the band only decorates a picture: it must never cost a student their report
+        return None
 
 
 def _cached(key: str, compute) -> ReferenceCurve | None:

@@ -231,3 +231,13 @@ def test_a_bucketed_curve_is_drawn_with_its_min_max_range():
     page = html.student_page(rep)
     assert page.count('<path class="loss-range"') == 1 and "not a finite number at 2 of the points" in page
     assert page.count('class="epoch-boundary"') == 2
+
+
+def test_a_broken_reference_cache_costs_no_report(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    data = tmp_path / "train-images"
+    data.write_bytes(b"pixels")
+    grader = SimpleNamespace(rubric=Rubric(), seed=0, device="cpu", files={"train_images": data})
+    assert reference.band_for(grader) is None
