@@ -127,7 +127,7 @@ class Grader:
         seen = self.observe(sub)
         rep = self._report(sub, info, facts, seen, started)
         if rep.curve and self.options.reference_curve:
-            rep.reference_curve = reference.band_for(self)
+            rep.reference_curve = reference.band_for(self, rep)
         return rep
 
     def observe(self, sub: submission.Submission) -> "Observation":

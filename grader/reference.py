@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from grader import __version__, curve, data
-from grader.report import ReferenceCurve
+from grader.report import ReferenceCurve, Report
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "solution.py"
 
@@ -50,16 +50,19 @@ def _content_hash(path: Path) -> str:
     return _hash_of(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def band_for(grader, reference: Path = REFERENCE) -> ReferenceCurve | None:
-    """The cached band for this grader's settings, grading the reference first if no one has yet.
+def band_for(grader, graded: Report | None = None, reference: Path = REFERENCE) -> ReferenceCurve | None:
+    """The cached band for this grader's settings, grading the reference first if no one has yet (unless
+    `graded`, the report just made, is the reference's own: grading is seeded, so its curve is the band's).
     None when there is no reference file (an installed grader) or its run drew no curve."""
     if not reference.is_file():
         return None
     try:
         key = digest(grader, reference)
+        own = graded is not None and graded.submission.sha256 == hashlib.sha256(reference.read_bytes()).hexdigest()
         with _lock:
             if key not in _memo:
-                _memo[key] = _cached(key, lambda: _grade(grader, reference, key))
+                _memo[key] = _cached(key, (lambda: _band(graded, key)) if own else
+                                     (lambda: _band(_grade(grader, reference), key)))
             return _memo[key]
     except Exception:  # the band only decorates a picture: it must never cost a student their report
         return None
@@ -81,10 +84,13 @@ def _cached(key: str, compute) -> ReferenceCurve | None:
         return band
 
 
-def _grade(grader, reference: Path, key: str) -> ReferenceCurve | None:
+def _grade(grader, reference: Path) -> Report:
     plain = copy.copy(grader)
     plain.options = dataclasses.replace(grader.options, reference_curve=False)  # no band for the band
-    rep = plain.grade(reference)
+    return plain.grade(reference)
+
+
+def _band(rep: Report, key: str) -> ReferenceCurve | None:
     if rep.curve is None or not rep.all_passed:
         return None
     return curve.reference_band(rep.curve, key, rep.training.accuracy)

@@ -241,3 +241,24 @@ def test_a_broken_reference_cache_costs_no_report(tmp_path, monkeypatch):
     data.write_bytes(b"pixels")
     grader = SimpleNamespace(rubric=Rubric(), seed=0, device="cpu", files={"train_images": data})
     assert reference.band_for(grader) is None
+
+
+def test_the_reference_graded_itself_gives_the_band_without_grading_again(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(reference, "_memo", {})
+    data = tmp_path / "train-images"
+    data.write_bytes(b"pixels")
+    grader = SimpleNamespace(rubric=Rubric(), seed=0, device="cpu", files={"train_images": data})  # cannot grade
+    rep = sample_report()
+    rep.status = Status.graded
+    for c in rep.checks:
+        c.passed = True
+    rep.submission.sha256 = hashlib.sha256(reference.REFERENCE.read_bytes()).hexdigest()
+    band = reference.band_for(grader, rep)
+    assert band is not None and band.steps == rep.curve.steps and band.accuracy == rep.training.accuracy
+    assert (tmp_path / "grader" / "reference" / f"{band.digest}.json").is_file()
+    rep.submission.sha256 = "someone else"
+    monkeypatch.setattr(reference, "_memo", {})
+    assert reference.band_for(grader, rep) == band  # from the cache file: still no grading
