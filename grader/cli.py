@@ -29,6 +29,16 @@ def exit_code(rep: report.Report) -> int:
     return EXIT_PASS if rep.all_passed else EXIT_FAIL
 
 
+class ReportInputError(click.ClickException):
+    """A report file that cannot be read; exit status 2, and the message names the file."""
+
+    exit_code = EXIT_USAGE
+
+
+html_option = click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                           help="Also write the report as a self-contained HTML page (works offline).")
+
+
 def grading_options(fn):
     """Options shared by every command that grades."""
     opts = [
@@ -77,14 +87,16 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Write the JSON report to stdout (and nothing else).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the JSON report to this file.")
+@html_option
 @grading_options
-def check(file, as_json, out, **options):
+def check(file, as_json, out, html_path, **options):
     """Grade one submission (.py or .ipynb) and print the verdict.
 
     \b
     Examples:
       grader check my_solution.py
       grader check homework.ipynb --json > report.json
+      grader check my_solution.py --html report.html      # the verdict, the loss curve, the digits
       GRADER_DATA_DIR=/data/mnist grader check my_solution.py --sandbox process
     """
     from grader import render
@@ -94,11 +106,55 @@ def check(file, as_json, out, **options):
     text = rep.model_dump_json(indent=2)
     if out:
         out.write_text(text + "\n")
+    if html_path:
+        from grader import html
+
+        html_path.write_text(html.student_page(rep), encoding="utf-8")
     if as_json:
         click.echo(text)
     else:
         click.echo(render.verdict(rep, color=None if sys.stdout.isatty() else False))
     sys.exit(exit_code(rep))
+
+
+@cli.command(name="report")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@html_option
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the class page here, and each student's page beside it (STUDENT.html).")
+@click.option("--title", default="Class report", show_default=True, help="Heading of the class page.")
+def report_(inputs, html_path, index_path, title):
+    """Show stored JSON reports again: as the verdict, as a student's page, or as a class page.
+
+    INPUTS are report files (from --out or --json), or folders of them (*.json). Nothing is graded again:
+    every picture is drawn from the reports alone.
+
+    \b
+    Examples:
+      grader report report.json                          # the terminal verdict
+      grader report report.json --html report.html       # one student's page
+      grader report reports/ --index class/index.html    # the class page, plus class/STUDENT.html for each
+    """
+    from grader import html, pages, render
+
+    try:
+        found = pages.load_reports(inputs)
+    except pages.ReportError as exc:
+        raise ReportInputError(str(exc)) from exc
+    if html_path and index_path:
+        raise click.UsageError("--html renders one report and --index a class: choose one")
+    if index_path:
+        written = pages.write_class(found, index_path, title=title)
+        click.echo(f"wrote {index_path} and {written} student page(s) beside it")
+        return
+    if len(found) != 1:
+        raise click.UsageError(f"{len(found)} reports given: --html and the verdict take one (use --index for a class)")
+    (_, rep), = found
+    if html_path:
+        html_path.write_text(html.student_page(rep), encoding="utf-8")
+        click.echo(f"wrote {html_path}")
+    else:
+        click.echo(render.verdict(rep, color=None if sys.stdout.isatty() else False))
 
 
 @cli.command()

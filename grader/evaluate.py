@@ -45,6 +45,7 @@ def evaluate(model_path: Path, images, targets, prep: dict, batch: int, fmt: str
         module = torch.export.load(str(model_path)).module()
     h, w = images.shape[1:]
     correct = 0
+    confusion = torch.zeros(10, 10, dtype=torch.long)  # [true digit][predicted digit]
     with torch.no_grad():
         for start in range(0, len(images), batch):
             chunk = images[start : start + batch]
@@ -56,8 +57,12 @@ def evaluate(model_path: Path, images, targets, prep: dict, batch: int, fmt: str
                 out = out[0]
             if out.dim() != 2 or out.shape[0] != batch or out.shape[1] < 10:
                 raise ValueError(f"model output has shape {list(out.shape)}, expected [{batch}, 10]")
-            correct += int((out[:real].argmax(dim=1) == targets[start : start + real]).sum())
-    return {"accuracy": correct / len(images), "examples": len(images), "seconds": round(time.monotonic() - t, 3)}
+            predicted, truth = out[:real].argmax(dim=1), targets[start : start + real]
+            correct += int((predicted == truth).sum())
+            digit = predicted < 10  # a model with more than 10 outputs may predict a class that is no digit
+            confusion += torch.bincount(truth[digit] * 10 + predicted[digit], minlength=100).reshape(10, 10)
+    return {"accuracy": correct / len(images), "examples": len(images), "seconds": round(time.monotonic() - t, 3),
+            "confusion": confusion.tolist()}
 
 
 def wait_for(path: Path) -> dict:

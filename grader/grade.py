@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import checks, data, sandbox, static, submission
+from grader import checks, curve, data, reference, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
@@ -44,6 +44,7 @@ class Options:
     image: str = "grader:latest"
     jobs: int = 1
     allow_download: bool = True
+    reference_curve: bool = True  # draw the reference's loss band in reports (graded once per rubric, cached)
 
 
 def resolve_device(device: str) -> str:
@@ -111,9 +112,11 @@ class Grader:
             err = facts.syntax_error
             where = sub.where(err["line"])
             detail = f"SyntaxError at {where}: {err['message']}" + (f" (`{err['text']}`)" if err["text"] else "")
-            return self._no_run(info, Status.syntax_error, f"Python cannot parse the file: {detail}.", detail, started,
-                                warnings=sub.warnings, hint="fix the syntax error; `python -m py_compile FILE` "
-                                                            "shows it without running anything")
+            rep = self._no_run(info, Status.syntax_error, f"Python cannot parse the file: {detail}.", detail, started,
+                               warnings=sub.warnings, hint="fix the syntax error; `python -m py_compile FILE` "
+                                                           "shows it without running anything")
+            rep.source = curve.source_of(sub.source, sub.cells)  # the page points at the line
+            return rep
         try:
             return self._run(sub, info, facts, started)
         except Exception as exc:  # a bug of ours must not cost a batch its other results
@@ -125,14 +128,15 @@ class Grader:
         seen = self.observe(sub)
         report = self._report(sub, info, facts, seen, started)
         why = shortening_suspect(report, self.rubric)
-        if why is None:
-            return report
-        # the failure may be an artifact of the shortened run: the full-size run decides
-        full = self._report(sub, info, facts, self.observe(sub, full=True), started)
-        full.training.run = "full"
-        full.warnings.insert(0, f"graded on a full-size run (60,000 training images): on the shortened run {why}, "
-                                "which could have been an artifact of shortening")
-        return full
+        if why is not None:
+            # the failure may be an artifact of the shortened run: the full-size run decides
+            report = self._report(sub, info, facts, self.observe(sub, full=True), started)
+            report.training.run = "full"
+            report.warnings.insert(0, f"graded on a full-size run (60,000 training images): on the shortened run "
+                                      f"{why}, which could have been an artifact of shortening")
+        if report.curve and self.options.reference_curve and report.training.run == "shortened":
+            report.reference_curve = reference.band_for(self, report)
+        return report
 
     def observe(self, sub: submission.Submission, full: bool = False) -> "Observation":
         """Run the submission in the sandbox, with the evaluator warming up beside it. `full`: on MNIST's real
@@ -234,7 +238,9 @@ class Grader:
                 examples_trained=trace.examples_trained,
                 accuracy=evaluation.accuracy if evaluation else None,
                 eval_examples=evaluation.examples if evaluation else None,
-                device=steps[0].get("device") if steps else None, seed=self.seed),
+                device=steps[0].get("device") if steps else None, seed=self.seed,
+                per_digit_accuracy=curve.per_digit_accuracy(evaluation and evaluation.confusion),
+                confusion=curve.confusion_matrix(evaluation and evaluation.confusion)),
             timings=Timings(total_s=round(time.monotonic() - started, 3), sandbox_s=round(result.wall_s, 3),
                             import_s=trace.phase("import"), submission_s=(trace.end or {}).get("seconds"),
                             export_s=trace.phase("export"), evaluate_s=evaluation.seconds if evaluation else None),
@@ -242,7 +248,8 @@ class Grader:
                                     torchvision=start.get("torchvision"),
                                     device=start.get("gpu") or self.device),
             output=Output(stdout_tail=tail, truncated=truncated, total_bytes=total),
-            sandbox=self._sandbox_info(job), warnings=warnings)
+            sandbox=self._sandbox_info(job), warnings=warnings,
+            curve=curve.loss_curve(trace, ctx.epochs), source=curve.source_of(sub.source, sub.cells))
 
     def _no_run(self, info, status: Status, message: str, detail: str, started: float, warnings=(),
                 hint: str | None = None) -> Report:
@@ -320,7 +327,7 @@ def _evaluation(result: sandbox.Result) -> Evaluation:
         tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
     return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
-                      seconds=answer.get("seconds"), error=answer.get("error"))
+                      seconds=answer.get("seconds"), error=answer.get("error"), confusion=answer.get("confusion"))
 
 
 def classify(trace: Trace, result: sandbox.Result) -> tuple[Status, str | None]:

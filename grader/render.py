@@ -6,6 +6,7 @@ import textwrap
 
 import click
 
+from grader import spark
 from grader.report import Report
 
 OUTPUT_LINES = 12
@@ -35,6 +36,8 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
     if report.sandbox:
         facts.append(f"sandbox: {report.sandbox.backend}")
     lines += ["", style(f"Score: {report.score:g}/{report.max_score:g}", bold=True) + "   " + " · ".join(facts)]
+    if loss := spark.loss_line(report):
+        lines.append(loss)
     out = report.output.stdout_tail.rstrip("\n").splitlines()
     if out:
         shown = out[-OUTPUT_LINES:]

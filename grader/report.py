@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader import __version__
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: curve, reference_curve, source, per-digit accuracy (1.0 reports still load)
 
 CheckId = Literal["runs", "architecture", "loss", "optimizer", "epochs", "prints_loss_each_epoch", "zero_grad", "learns"]
 CHECK_IDS: tuple[str, ...] = CheckId.__args__  # type: ignore[attr-defined]
@@ -66,6 +66,10 @@ class Training(_Model):
     seed: int | None = None
     run: Literal["shortened", "full"] = Field("shortened", description="which run decided the verdict: the "
                                               "shortened one, or a full-size confirmation run")
+    per_digit_accuracy: list[float | None] = Field(default_factory=list,
+                                                   description="held-out accuracy of each digit 0-9")
+    confusion: list[list[int]] = Field(default_factory=list,
+                                       description="held-out confusion matrix: confusion[true digit][predicted digit]")
 
 
 class Timings(_Model):
@@ -91,6 +95,41 @@ class Output(_Model):
     total_bytes: int = 0
 
 
+class LossCurve(_Model):
+    """The training loss at each backward pass ("step"), as the pictures draw it. Long runs are bucketed:
+    each point then stands for `per_point` steps, with their min and max in `low`/`high`."""
+
+    steps: int = Field(description="backward passes recorded")
+    per_point: int = Field(1, description="steps per point; 1 means every step is kept")
+    mean: list[float | None] = Field(description="loss per point (null: not a finite number)")
+    low: list[float | None] = Field(default_factory=list, description="min per bucket (only when per_point > 1)")
+    high: list[float | None] = Field(default_factory=list, description="max per bucket (only when per_point > 1)")
+    epoch_starts: list[int] = Field(default_factory=list, description="step index (0-based) where each epoch began")
+
+
+class ReferenceCurve(_Model):
+    """The reference solution's loss on the same subset, seed and rubric, as a band (min/max per bucket)."""
+
+    digest: str = Field(description="rubric, grader version, seed, device and data it was computed for")
+    steps: int
+    per_point: int
+    low: list[float]
+    mean: list[float]
+    high: list[float]
+    epoch_starts: list[int] = Field(default_factory=list)
+    accuracy: float | None = None
+
+
+class Source(_Model):
+    """The script that ran (notebooks: their code cells, in order), kept so pages can show the lines that
+    checks point at without the file at hand."""
+
+    text: str
+    truncated: bool = False
+    cell_starts: list[tuple[int, int]] = Field(default_factory=list,
+                                               description="(script line, notebook cell) where each code cell begins")
+
+
 class Sandbox(_Model):
     backend: str
     isolated: bool
@@ -113,6 +152,9 @@ class Report(_Model):
     output: Output = Field(default_factory=Output)
     sandbox: Sandbox | None = None
     warnings: list[str] = Field(default_factory=list)
+    curve: LossCurve | None = None
+    reference_curve: ReferenceCurve | None = None
+    source: Source | None = None
 
     @property
     def all_passed(self) -> bool:

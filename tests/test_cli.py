@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from grader import cli, sandbox
 from grader.report import Report
 
+from classroom import sample_report
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 
@@ -41,8 +43,11 @@ def test_help_documents_exit_codes_and_options(run):
 
 def test_check_reference_json_validates_against_schema(run, tmp_path):
     out_file = tmp_path / "report.json"
-    result = run("check", ROOT / "reference" / "solution.py", "--json", "--out", out_file, "--sandbox", "none")
+    page = tmp_path / "report.html"
+    result = run("check", ROOT / "reference" / "solution.py", "--json", "--out", out_file, "--sandbox", "none",
+                 "--html", page)
     assert result.exit_code == 0, result.output
+    assert '<svg class="chart loss-curve"' in page.read_text()  # the same grading, drawn
     report = json.loads(result.stdout)  # stdout holds the report and nothing else
     jsonschema.validate(report, schema())
     assert report["score"] == report["max_score"] == 100 and report["status"] == "graded"
@@ -104,3 +109,36 @@ def test_data_status_import(run, real_data, tmp_path):
     assert result.exit_code == 0 and "sha256 verified" in result.output
     result = run("data", "status", "--data-dir", dest, "--verify")
     assert result.exit_code == 0 and "sha256 verified" in result.output
+
+
+def test_report_shows_stored_reports_again(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for name in ("alice", "bob"):
+        (folder / f"{name}.json").write_text(sample_report(name).model_dump_json())
+    runner = CliRunner()
+    result = runner.invoke(cli.cli, ["report", str(folder / "alice.json")])
+    assert result.exit_code == 0 and "Loss per epoch" in result.output and "alice" in result.output
+    result = runner.invoke(cli.cli, ["report", str(folder / "alice.json"), "--html", str(tmp_path / "a.html")])
+    assert result.exit_code == 0 and "loss-curve" in (tmp_path / "a.html").read_text()
+    result = runner.invoke(cli.cli, ["report", str(folder), "--index", str(tmp_path / "class" / "index.html")])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "class" / "index.html").read_text()
+    assert 'href="alice.html"' in index and (tmp_path / "class" / "bob.html").is_file()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["{dir}"], "take one"),  # two reports, no --index
+    (["{bad}"], "is not a grader report"),
+    (["{empty}", "--index", "{dir}/i.html"], "no report"),
+    (["{one}", "--html", "{dir}/a.html", "--index", "{dir}/i.html"], "choose one"),
+])
+def test_report_input_errors_exit_2(tmp_path, args, fragment):
+    folder, empty = tmp_path / "reports", tmp_path / "empty"
+    folder.mkdir(), empty.mkdir()
+    for name in ("alice", "bob"):
+        (folder / f"{name}.json").write_text(sample_report(name).model_dump_json())
+    (tmp_path / "bad.json").write_text('{"score": "high"}')
+    paths = {"dir": folder, "bad": tmp_path / "bad.json", "empty": empty, "one": folder / "alice.json"}
+    result = CliRunner().invoke(cli.cli, ["report", *(a.format(**paths) for a in args)])
+    assert result.exit_code == 2 and fragment in result.output, result.output

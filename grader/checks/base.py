@@ -16,6 +16,7 @@ class Evaluation:
     examples: int | None = None
     seconds: float | None = None
     error: str | None = None
+    confusion: list[list[int]] | None = None  # [true digit][predicted digit], for the pictures
 
 
 @dataclass
