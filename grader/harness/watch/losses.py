@@ -65,16 +65,20 @@ class LossWatch:
 
         @functools.wraps(original)
         def loss(*args, **kwargs):
-            out = original(*args, **kwargs)
-            if not getattr(inst.tls, "in_loss", False):
-                inst.tls.in_loss = True
+            # one call, one event: a loss computed inside another (nll inside cross_entropy, or the same call
+            # re-dispatched through a TorchFunctionMode while a tape records) is not a loss of its own
+            if getattr(inst.tls, "in_loss", False):
+                return original(*args, **kwargs)
+            inst.tls.in_loss = True
+            try:
+                out = original(*args, **kwargs)
                 try:
                     inst._on_loss(kind, out, args, kwargs)
                 except Exception:
                     pass
-                finally:
-                    inst.tls.in_loss = False
-            return out
+                return out
+            finally:
+                inst.tls.in_loss = False
 
         return loss
 
