@@ -31,7 +31,8 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
     if t.accuracy is not None:
         facts.append(f"held-out accuracy {t.accuracy:.1%}")
     if t.epochs is not None and report.checks and t.examples_trained:
-        facts.append(f"{t.epochs} epochs on {t.train_examples} images")
+        run = "a full-size run" if t.run == "full" else f"the {t.train_examples:,}-image grading subset"
+        facts.append(f"{t.epochs} epochs on {run}")
     facts.append(f"{report.timings.total_s:.1f} s")
     if report.sandbox:
         facts.append(f"sandbox: {report.sandbox.backend}")
