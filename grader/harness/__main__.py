@@ -191,6 +191,9 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
         if found is not None:
             mod, info, share = found
             facts.update(found=True, source="module", cls=type(mod).__name__, stepped_share=round(share, 4))
+            ids = {id(p) for p in mod.parameters()}
+            facts["stepped_by"] = max((info["steps"] for opt, info in inst.optimizers.items()
+                                       if ids & {id(p) for g in opt.param_groups for p in g["params"]}), default=0)
             inputs = info.inputs()
             if isinstance(mod, torch.jit.ScriptModule):
                 facts["structure"] = network.scripted_structure(mod)
