@@ -171,6 +171,30 @@ def main() -> None:
     rec.emit("phase", force=True, name="export", seconds=round(time.monotonic() - t, 3))
 
 
+def _built_model():
+    """A network that was built but never called (nothing trained): the largest root module alive, so the
+    architecture the program built is still judged."""
+    import gc
+
+    from torch import nn
+
+    modules = [o for o in gc.get_objects() if isinstance(o, nn.Module)]
+    children = {id(c) for m in modules for c in m.children()}
+    roots = [m for m in modules if id(m) not in children and next(m.parameters(), None) is not None]
+    if not roots:
+        return None
+    best = max(roots, key=lambda m: sum(p.numel() for p in m.parameters()))
+
+    class NeverCalled:  # the module facts the fallback reads, for a module that saw no input
+        shape, samples = None, []
+
+        @staticmethod
+        def inputs():
+            return None
+
+    return best, NeverCalled, 0.0
+
+
 def final_model(inst, served) -> tuple[dict, bytes | None]:
     """The trained network (see harness/model.py), what it is, and its export for held-out evaluation."""
     import torch
@@ -187,12 +211,12 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
         facts.update(found=True, source="training step", cls="traced network")
         module, inputs = network.Replayed(net), net.input
     else:
-        found = inst.trained_model()
+        found = inst.trained_model() or _built_model()
         if found is not None:
             mod, info, share = found
             facts.update(found=True, source="module", cls=type(mod).__name__, stepped_share=round(share, 4))
             ids = {id(p) for p in mod.parameters()}
-            facts["stepped_by"] = max((info["steps"] for opt, info in inst.optimizers.items()
+            facts["stepped_by"] = max((o["steps"] for opt, o in inst.optimizers.items()
                                        if ids & {id(p) for g in opt.param_groups for p in g["params"]}), default=0)
             inputs = info.inputs()
             if isinstance(mod, torch.jit.ScriptModule):
