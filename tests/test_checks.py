@@ -345,3 +345,11 @@ def test_learns_reports_export_failure():
     b.events[-1]["export_error"] = "UserError: data-dependent branch"
     out = checks.check_learns(ctx(b))
     assert not out.passed and "data-dependent branch" in out.message
+
+
+def test_learns_near_the_threshold_is_confirmed_on_a_full_size_run():
+    b = TraceBuilder().setup().run().end()
+    near = checks.check_learns(ctx(b, evaluation=Evaluation(accuracy=0.78, examples=10000)))
+    assert not near.passed and near.shortening_sensitive and "within 20%" in near.shortening_reason
+    chance = checks.check_learns(ctx(b, evaluation=Evaluation(accuracy=0.11, examples=10000)))
+    assert not chance.passed and not chance.shortening_sensitive
