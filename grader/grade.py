@@ -21,7 +21,7 @@ from grader import checks, data, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
-from grader.rubric import Rubric
+from grader.rubric import Rubric, digest
 from grader.trace import Trace
 
 EVAL_TIMEOUT_S = 120
@@ -83,6 +83,7 @@ class Grader:
         except sandbox.SandboxUnavailable as exc:
             raise SetupError(str(exc)) from exc
         self.files = files or self._find_data(log)
+        self.rubric_digest = digest(self.rubric, opts.seed, opts.timeout)
 
     def _find_data(self, log) -> dict[str, Path]:
         opts = self.options
@@ -96,6 +97,11 @@ class Grader:
 
     # ------------------------------------------------------------------ one submission
     def grade(self, path: Path) -> Report:
+        report = self._grade(path)
+        report.rubric_digest = self.rubric_digest  # a stored verdict says which rubric it answers
+        return report
+
+    def _grade(self, path: Path) -> Report:
         started = time.monotonic()
         path = Path(path)
         try:
