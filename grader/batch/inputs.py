@@ -44,6 +44,11 @@ class Entry:
     path: str  # posix, relative to the input's root
     data: bytes | None  # None: not needed by any parser (a PDF, an image), or a marker like a clone's .git
     origin: str  # what an instructor recognises: "export.zip:bob_12_34_hw.py"
+    skipped: str | None = None  # why its bytes were not read (a symlink, over a cap): its student still shows up
+
+    @property
+    def label(self) -> str:
+        return f"{PurePosixPath(self.path).name} (not read: {self.skipped})" if self.skipped else self.path
 
 
 @dataclass
@@ -149,10 +154,10 @@ class _Reader:
                 if why:
                     self.warnings.append(f"skipped {where}: {why}")
                     continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    self.warnings.append(f"skipped {where}: a symbolic link (never followed)")
-                    continue
                 path = _clean(name)
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    entries.append(self._skip(path, where, "a symbolic link (never followed)"))
+                    continue
                 if "/.git/" in f"/{path}":
                     clones.add(path.split("/.git/")[0] if not path.startswith(".git/") else "")
                     continue
@@ -160,15 +165,16 @@ class _Reader:
                     entries.append(Entry(path, None, where))
                     continue
                 if info.file_size > self.caps.file_bytes:
-                    self.warnings.append(f"skipped {where}: {info.file_size >> 20} MB, over the "
-                                         f"{self.caps.file_bytes >> 20} MB cap")
+                    entries.append(self._skip(path, where, f"{info.file_size >> 20} MB, over the "
+                                                           f"{self.caps.file_bytes >> 20} MB cap"))
                     continue
                 if info.file_size > 2**20 and info.file_size > self.caps.ratio * max(1, info.compress_size):
-                    self.warnings.append(f"skipped {where}: compressed {info.file_size // max(1, info.compress_size)}:1,"
-                                         " the ratio of a zip bomb")
+                    entries.append(self._skip(path, where, f"compressed {info.file_size // max(1, info.compress_size)}"
+                                                           ":1, the ratio of a zip bomb"))
                     continue
                 data = self._read_capped(zf, info, where)
-                if data is None:
+                if isinstance(data, str):
+                    entries.append(self._skip(path, where, data))
                     continue
                 if path.lower().endswith(".zip"):
                     if depth >= self.caps.depth:
@@ -180,8 +186,12 @@ class _Reader:
             entries += [Entry(f"{c}/.git" if c else ".git", None, f"{origin}:{c}/.git") for c in sorted(clones)]
         return entries
 
-    def _read_capped(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes | None:
-        """Read at most the cap, whatever the header claims (headers of bombs lie)."""
+    def _skip(self, path: str, where: str, why: str) -> Entry:
+        self.warnings.append(f"skipped {where}: {why}")
+        return Entry(path, None, where, skipped=why)
+
+    def _read_capped(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes | str:
+        """Read at most the cap, whatever the header claims (headers of bombs lie). A str says why not."""
         chunks, n = [], 0
         try:
             with zf.open(info) as fh:
@@ -189,12 +199,10 @@ class _Reader:
                     n += len(chunk)
                     self._take(len(chunk), where)
                     if n > self.caps.file_bytes:
-                        self.warnings.append(f"skipped {where}: over the {self.caps.file_bytes >> 20} MB cap")
-                        return None
+                        return f"over the {self.caps.file_bytes >> 20} MB cap"
                     chunks.append(chunk)
         except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError) as exc:
-            self.warnings.append(f"skipped {where}: unreadable ({exc})")
-            return None
+            return f"unreadable ({exc})"
         return b"".join(chunks)
 
     def folder(self, root: Path, origin: str) -> list[Entry]:
@@ -217,13 +225,14 @@ class _Reader:
                 if len(entries) > self.caps.entries:
                     raise InputError(f"{origin}: more than {self.caps.entries:,} files, over the cap")
                 if os.path.islink(full):
-                    self.warnings.append(f"skipped {where}: a symbolic link (never followed)")
+                    entries.append(self._skip(path, where, "a symbolic link (never followed)"))
                     continue
                 if _is_junk(path) or not _wanted(path):
                     entries.append(Entry(path, None, where))
                     continue
                 data = self.file(Path(full), where)
                 if data is None:
+                    entries.append(Entry(path, None, where, skipped="over the size cap"))
                     continue
                 if fname.lower().endswith(".zip"):
                     entries += [Entry(f"{path}/{e.path}", e.data, e.origin) for e in self.zip(data, where, 1)]
@@ -307,7 +316,7 @@ def canvas(entries: list[Entry]) -> _Found:
         meta = parse_canvas_name(top)
         if not meta:
             continue
-        found.saw(meta["id"], meta["name"], [e.path])
+        found.saw(meta["id"], meta["name"], [e.label])
         if not _is_submission(e):
             continue
         inner = e.path[len(top) + 1:] if "/" in e.path else meta["file"]
@@ -325,7 +334,7 @@ def moodle(entries: list[Entry]) -> _Found:
         m = MOODLE.match(top)
         if not m:
             continue
-        found.saw(m["pid"], m["name"], [e.path] if m["plugin"] == "file" else [])
+        found.saw(m["pid"], m["name"], [e.label] if m["plugin"] == "file" else [])
         if m["plugin"] == "file" and _is_submission(e):
             filename = PurePosixPath(e.path).name if "/" in e.path else (m["flat"] or top)
             found.add(m["pid"], e, filename, m["name"])
@@ -374,7 +383,7 @@ def blackboard(entries: list[Entry]) -> _Found:
     for e in entries:  # files without a receipt: the name alone (a username with no '_')
         if e.path in claimed or "/" in e.path or (m := BB_FILE.match(e.path)) is None or e.path.endswith(".txt"):
             continue
-        found.saw(m["user"], None, [e.path])
+        found.saw(m["user"], None, [e.label])
         if _is_submission(e):
             found.add(m["user"], e, m["orig"] or e.path, attempt=m["ts"])
     return found
@@ -396,7 +405,7 @@ def gradescope(entries: list[Entry]) -> _Found:
         for person in info.get("submitters") or []:
             person = _strip_colons(person)
             sid = str(person.get("sid") or person.get("email") or person.get("name") or key)
-            found.saw(sid, person.get("name"), [e.path for e in entries if _top(e.path) == str(key)])
+            found.saw(sid, person.get("name"), [e.label for e in entries if _top(e.path) == str(key)])
             for e in mine:
                 found.add(sid, e, PurePosixPath(e.path).name, person.get("name"),
                           attempt=str(info.get("created_at") or ""))
@@ -412,7 +421,7 @@ def github_classroom(entries: list[Entry], root_name: str) -> _Found:
     for clone in clones:
         user = clone[len(prefix):] if clone.startswith(prefix) and len(clone) > len(prefix) else clone
         inside = [e for e in entries if e.path.startswith(clone + "/")]
-        found.saw(user, None, [e.path for e in inside])
+        found.saw(user, None, [e.label for e in inside])
         for e in _submission_files(inside):
             found.add(user, e, PurePosixPath(e.path).name)
     return found
@@ -425,11 +434,11 @@ def folders(entries: list[Entry], warnings: list[str]) -> _Found:
         top = _top(e.path)
         student = top[:-4] if top.lower().endswith(".zip") and "/" in e.path else top
         if "/" not in e.path:
-            student = PurePosixPath(top).stem if e.path.lower().endswith(SUBMISSION_SUFFIXES) else None
+            student = PurePosixPath(top).stem if e.path.lower().endswith(SUBMISSION_SUFFIXES) or e.skipped else None
             if student is None:  # a stray README or PDF beside the students' files
                 warnings.append(f"skipped {e.origin}: not a .py or .ipynb file")
                 continue
-        found.saw(student, None, [e.path])
+        found.saw(student, None, [e.label])
         if _is_submission(e):
             found.add(student, e, PurePosixPath(e.path).name)
     return found
@@ -489,7 +498,7 @@ def resolve(student: str, source: str, name: str | None, seen_files: list[str], 
     if pattern:
         candidates = [c for c in candidates if fnmatch.fnmatch(c.name, pattern)]
     if not candidates:
-        others = sorted({PurePosixPath(f).name for f in seen_files})
+        others = sorted({f if "(not read:" in f else PurePosixPath(f).name for f in seen_files})
         found = f" (found: {', '.join(others[:5])}{', …' if len(others) > 5 else ''})" if others else ""
         wanted = f"matching --pattern {pattern!r}" if pattern else ".py or .ipynb file"
         out.problem = f"no {wanted}{found}"
