@@ -107,7 +107,7 @@ def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, whe
         return _csv(table), skipped
     if kind == "blackboard":
         max_score = json.loads(mine[0].report)["max_score"] if mine else 0
-        table = [["Username", f"{title} [Total Pts: {max_score:g} Score] |{column_id}"]]
+        table = [["Username", f"{title} [Total Pts: {max_score:g}] |{column_id}"]]
         table += [[r.student.id, _points(json.loads(r.report)["score"])] for r in mine]
         return _csv(table, quote_all=True), skipped
     raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
