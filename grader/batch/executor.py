@@ -172,6 +172,8 @@ class LocalPool(Executor):
 
     def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
         pending = list(work)
+        if not pending:  # everything was in the store: no worker (and no Grader) to start
+            return
         pending.reverse()  # pop() from the end keeps the caller's order
         shares = cpu_shares(self.jobs)
         for i in range(min(self.jobs, max(1, len(pending)))):
