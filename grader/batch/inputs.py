@@ -445,6 +445,7 @@ def folders(entries: list[Entry], warnings: list[str]) -> _Found:
 
 
 def detect(entries: list[Entry], root_name: str, warnings: list[str]) -> _Found:
+    entries = [e for e in entries if not _is_junk(e.path) or e.path.endswith("/.git")]
     tops = {_top(e.path) for e in entries}
     if any(e.path == "submission_metadata.yml" for e in entries):
         return gradescope(entries)
