@@ -180,7 +180,8 @@ def test_traversal_symlink_and_absolute_entries_are_skipped_and_reported(tmp_pat
         zf.writestr(link, "/etc/passwd")
     found = discover([z])
     assert set(by_id(found)) == {"123", "127"}  # a hostile name has no student; a link's owner is told why
-    assert by_id(found)["127"].data is None and "symbolic link" in by_id(found)["127"].problem
+    assert by_id(found)["127"].data is None and "refused" in by_id(found)["127"].problem
+    assert "link.py (not read: a symbolic link" in by_id(found)["127"].problem
     text = "\n".join(found.warnings)
     assert "path traversal" in text and "absolute path" in text and "symbolic link" in text
     assert text.count("path traversal") == 2  # backslashes are separators too

@@ -498,8 +498,12 @@ def resolve(student: str, source: str, name: str | None, seen_files: list[str], 
     out = Student(id=student, source=source, name=name)
     if pattern:
         candidates = [c for c in candidates if fnmatch.fnmatch(c.name, pattern)]
+    refused = sorted({f for f in seen_files if "(not read:" in f})
+    if not candidates and refused:
+        out.problem = f"{'its file was' if len(refused) == 1 else 'files were'} refused: {'; '.join(refused)}"
+        return out
     if not candidates:
-        others = sorted({f if "(not read:" in f else PurePosixPath(f).name for f in seen_files})
+        others = sorted({PurePosixPath(f).name for f in seen_files})
         found = f" (found: {', '.join(others[:5])}{', …' if len(others) > 5 else ''})" if others else ""
         wanted = f"matching --pattern {pattern!r}" if pattern else ".py or .ipynb file"
         out.problem = f"no {wanted}{found}"
