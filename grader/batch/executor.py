@@ -189,7 +189,7 @@ class LocalPool(Executor):
                     kind, i, _key, payload = self.outbox.get(timeout=POLL_S)
                 except queue.Empty:
                     yield from self._reap_dead(shares, idle)
-                    if not self.busy and not idle and all(not w.is_alive() for w in self.workers):
+                    if not (self.abandoned or self.busy or idle) and all(not w.is_alive() for w in self.workers):
                         raise SetupFailed("every grading worker exited")
                     continue
                 if kind == "setup":
