@@ -2,8 +2,10 @@
 a batch killed with SIGKILL and resumed, a timeout, and the batch's verdicts against `grader check`'s.
 
 Under a loaded machine a correct submission can need far more than the default 90 s of wall clock, so these
-batches run with a generous --timeout (the same for `grader check`, since the timeout is part of the rubric
-digest). The timeout case has a batch of its own with a short one.
+batches run with a generous --timeout, and with one CPU per sandbox: `grader check` alone would give torch
+two threads, whose OpenMP barriers spin when other processes hold the cores (measured: a 6 s training took
+over 40 s of CPU). Batch and check use the same rubric and timeout, so the same digest. The timeout case
+has a batch of its own with a short one.
 """
 
 import csv
@@ -34,8 +36,12 @@ FILES = [ROOT / "reference" / "solution.py"] + [SUBMISSIONS / f for f in ("no_ze
 SUBSET = FILES[:4]
 
 
-def grade(*args, env_data, check=True) -> subprocess.CompletedProcess:
-    cmd = [GRADER, "grade", *map(str, args), "--sandbox", "process", "--timeout", TIMEOUT, "--jobs", "2"]
+RUBRIC = Path(__file__).parent / "e2e_rubric.toml"
+SAME = ["--sandbox", "process", "--timeout", TIMEOUT, "--rubric", str(RUBRIC)]
+
+
+def grade(*args, env_data) -> subprocess.CompletedProcess:
+    cmd = [GRADER, "grade", *map(str, args), *SAME, "--jobs", "2"]
     return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "GRADER_DATA_DIR": str(env_data)})
 
 
@@ -145,8 +151,7 @@ def test_sigkill_mid_batch_then_resume_matches_byte_for_byte(tmp_path, real_data
     again = grade(*SUBSET, "--out", reference_out, env_data=real_data)
     assert "0 to grade" in again.stderr, again.stderr
     out = tmp_path / "killed"
-    cmd = [GRADER, "grade", *map(str, SUBSET), "--out", str(out), "--sandbox", "process", "--timeout", TIMEOUT,
-           "--jobs", "2"]
+    cmd = [GRADER, "grade", *map(str, SUBSET), "--out", str(out), *SAME, "--jobs", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "GRADER_DATA_DIR": str(real_data)})
     deadline = time.monotonic() + 900
@@ -185,7 +190,7 @@ def test_sigkill_mid_batch_then_resume_matches_byte_for_byte(tmp_path, real_data
 def test_batch_verdicts_equal_grader_check(mixed, real_data):
     out, _ = mixed
     for path in (SUBMISSIONS / "no_zero_grad.py", SUBMISSIONS / "crash_in_epoch3.py", SUBMISSIONS / "syntax_error.py"):
-        done = subprocess.run([GRADER, "check", str(path), "--json", "--sandbox", "process", "--timeout", TIMEOUT],
+        done = subprocess.run([GRADER, "check", str(path), "--json", *SAME],
                               capture_output=True, text=True, env={**os.environ, "GRADER_DATA_DIR": str(real_data)})
         single = json.loads(done.stdout)
         batch = json.loads((out / "reports" / f"{path.stem}.json").read_text())
