@@ -43,6 +43,9 @@ class Options:
     image: str = "grader:latest"
     jobs: int = 1
     allow_download: bool = True
+    # start the evaluator while the submission trains (saves its torch import) only where it has a core of
+    # its own; a batch job with one core would take that time from its own training
+    warm_evaluator: bool = True
 
 
 def resolve_device(device: str) -> str:
@@ -146,13 +149,16 @@ class Grader:
                               device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
-            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))  # warms up meanwhile
+            warm = self.options.warm_evaluator
+            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending)) if warm else None
             trace = None
             try:
                 result = self.backend.run(job)
                 trace = Trace.from_stream(result.stdout, key)
             finally:
                 _hand_over(pending, trace)
+            if evaluator is None and _has_model(trace):
+                evaluator = pool.submit(self.backend.run, self._evaluator_job(pending))
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
         return Observation(trace, result, evaluation, job)
 

@@ -6,10 +6,11 @@ pool's place by implementing `Executor.run`.
 
 The local pool runs `Grader.grade` (the same engine as `grader check`) in N worker processes. Fairness on
 a small machine: each job's sandboxes get `cores / N` CPUs (torch threads to match), and each worker is
-pinned to its own share of the cores. Pinning is what counts the held-out evaluator: it is a second
-sandboxed process per job that imports torch while the submission trains, and the pin keeps it on its own
-job's cores, so `--jobs 2` on 2 cores never has more than 2 cores' worth of busy grading threads (measured:
-README, "Grading a class"). Docker containers are not children of the worker, so there only the per-
+pinned to its own share of the cores. The held-out evaluator
+is a second sandboxed process per job: `grader check` starts it while the submission trains (it has a
+spare core), but a job with a single core starts it after the training, so that each job has one busy
+process at a time and `--jobs 2` on 2 cores runs 2 busy grading threads, not 4 (measured: README,
+"Grading a class"). Docker containers are not children of the worker, so there only the per-
 container CPU quota applies.
 """
 
@@ -72,7 +73,7 @@ def make_grader(settings: Settings):
     opts = Options(rubric=Rubric.model_validate(settings.rubric), device=settings.device,
                    data_dir=Path(settings.data_dir) if settings.data_dir else None, seed=settings.seed,
                    timeout=settings.timeout, sandbox=settings.sandbox, image=settings.image, jobs=settings.jobs,
-                   allow_download=False)
+                   allow_download=False, warm_evaluator=len(os.sched_getaffinity(0)) / max(1, settings.jobs) >= 2)
     return Grader(opts)
 
 
