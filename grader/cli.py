@@ -1,6 +1,7 @@
 """The `grader` command: thin click commands over the library.
 
-Exit status: 0 every check passed · 1 some check failed · 2 usage or input error · 3 internal error.
+Exit status: 0 every check passed (or every submission reached --min-score) · 1 some did not · 2 usage or
+input error · 3 internal (infrastructure) error. `grade` also exits 130 when Ctrl-C stopped it early.
 """
 
 from __future__ import annotations
@@ -15,17 +16,35 @@ from grader import __version__, data, report, rubric
 from grader.report import Status
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FORMAT_NAMES = ("gradescope", "github-classroom", "prairielearn", "junit")  # grader.formats.NAMES, kept import-light
+
+
+class GraderError(click.ClickException):
+    """A problem the user can fix: the message says what, `fix` how. Exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message + (f"\n  fix: {fix}" if fix else ""))
+
+
+class InfrastructureError(GraderError):
+    """The grader, not the input, failed. Exit status 3."""
+
+    exit_code = EXIT_INTERNAL
 
 
 def _log(message: str) -> None:
     click.echo(message, err=True)
 
 
-def exit_code(rep: report.Report) -> int:
+def exit_code(rep: report.Report, min_score: float | None = None) -> int:
     if rep.status == Status.internal_error:
         return EXIT_INTERNAL
     if rep.status == Status.invalid_submission:
         return EXIT_USAGE
+    if min_score is not None:
+        return EXIT_PASS if rep.score >= min_score else EXIT_FAIL
     return EXIT_PASS if rep.all_passed else EXIT_FAIL
 
 
@@ -37,6 +56,10 @@ class ReportInputError(click.ClickException):
 
 html_option = click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
                            help="Also write the report as a self-contained HTML page (works offline).")
+
+
+min_score_option = click.option("--min-score", type=click.FloatRange(min=0),
+                                help="Exit 0 when the score reaches this [default: full marks].")
 
 
 def grading_options(fn):
@@ -88,19 +111,29 @@ def cli():
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the JSON report to this file.")
 @html_option
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES),
+              help="Write this LMS/CI format to stdout instead of the verdict (github-classroom: base64, and "
+                   "`result=` appended to $GITHUB_OUTPUT when set).")
+@min_score_option
 @grading_options
-def check(file, as_json, out, html_path, **options):
+def check(file, as_json, out, html_path, fmt, min_score, **options):
     """Grade one submission (.py or .ipynb) and print the verdict.
+
+    Exit status: 0 full marks (or --min-score reached), 1 not, 2 usage error or not a submission,
+    3 internal error.
 
     \b
     Examples:
       grader check my_solution.py
       grader check homework.ipynb --json > report.json
       grader check my_solution.py --html report.html      # the verdict, the loss curve, the digits
+      grader check my_solution.py --format junit > junit.xml --min-score 80
       GRADER_DATA_DIR=/data/mnist grader check my_solution.py --sandbox process
     """
     from grader import render
 
+    if as_json and fmt:
+        raise GraderError("--json and --format both write to stdout", fix="choose one (--out FILE keeps the JSON)")
     grader = make_grader(**options)
     rep = grader.grade(file)
     text = rep.model_dump_json(indent=2)
@@ -112,9 +145,174 @@ def check(file, as_json, out, html_path, **options):
         html_path.write_text(html.student_page(rep), encoding="utf-8")
     if as_json:
         click.echo(text)
+    elif fmt:
+        _emit_format(fmt, rep)
     else:
         click.echo(render.verdict(rep, color=None if sys.stdout.isatty() else False))
-    sys.exit(exit_code(rep))
+    sys.exit(exit_code(rep, min_score))
+
+
+def _emit_format(fmt: str, rep: report.Report) -> None:
+    import os
+
+    from grader import formats
+
+    text = formats.render(fmt, rep)
+    click.echo(text)
+    if fmt == "github-classroom" and os.environ.get("GITHUB_OUTPUT"):
+        with open(os.environ["GITHUB_OUTPUT"], "a") as fh:  # the step's `result` output, for the reporter
+            fh.write(f"result={text}\n")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for grader.db (the results store) and every export.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once [default: what the "
+                                                               "machine holds, from its cores and memory].")
+@click.option("--force", is_flag=True, help="Grade everything again, even what the store already has.")
+@click.option("--retry-errors", is_flag=True, help="Grade again what ended in an infrastructure error.")
+@click.option("--gradebook", type=click.Choice(["canvas", "moodle", "blackboard"]),
+              help="Also write gradebook-LMS.csv, the file that LMS's grade import takes.")
+@click.option("--format", "fmts", multiple=True, type=click.Choice(FORMAT_NAMES),
+              help="Also write this result format per student (repeatable): DIR/FORMAT/...")
+@click.option("--title", default="MNIST training loop", show_default=True,
+              help="The assignment's column title in the gradebook.")
+@click.option("--column-id", help="The LMS's id of the assignment column (Canvas assignment id, Blackboard "
+                                  "column id): required by --gradebook canvas|blackboard.")
+@click.option("--pattern", help="Only files whose name matches this glob are candidates (e.g. 'train*.py').")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@min_score_option
+@grading_options
+def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, pattern, quiet, min_score,
+          **options):
+    """Grade a class: files, folders, LMS export zips -> DIR/grades.csv, reports, gradebook, formats.
+
+    INPUTS may be .py/.ipynb files, a folder of files (one per student), a folder with a folder per
+    student, a folder of GitHub Classroom clones, or an export zip from Canvas, Moodle, Blackboard or
+    Gradescope (or that zip unpacked). Each student's latest attempt is graded; two different candidate
+    files are reported, never guessed between.
+
+    Results go to DIR/grader.db as each one arrives. Running the same command again grades only what is
+    missing, so an interrupted batch resumes where it stopped; every file in DIR is regenerated from the
+    store: reports/STUDENT.json, grades.csv, summary.md, gradebook-LMS.csv, FORMAT/.
+
+    Exit status: 0 every student reached --min-score (default: full marks), 1 some did not, 2 usage or
+    input error (including a student with no gradable or an ambiguous file), 3 infrastructure error
+    (grade those again with --retry-errors), 130 stopped by Ctrl-C.
+
+    \b
+    Examples:
+      grader grade submissions.zip --out results/
+      grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --jobs 2
+      grader grade moodle.zip late/ --out hw1/ --format gradescope --format junit --min-score 70
+      grader grade hw1-submissions/ --out hw1/ --retry-errors
+    """
+    from grader.batch import executor, inputs as batch_inputs, run
+
+    if gradebook in ("canvas", "blackboard") and not column_id:
+        raise GraderError(f"--gradebook {gradebook} needs the assignment column's id, or the LMS would make a "
+                          "new column", fix="pass --column-id ID (Canvas: the number in the assignment's URL; "
+                                            "Blackboard: the |ID after the column name in a downloaded gradebook)")
+    if force and retry_errors:
+        raise GraderError("--force already grades everything again", fix="drop --retry-errors")
+    grader = make_grader(**options)
+    settings = executor.Settings(rubric=grader.rubric.model_dump(mode="json"), device=options["device"],
+                                 data_dir=str(options["data_dir"]) if options["data_dir"] else None,
+                                 seed=options["seed"], timeout=options["timeout"], sandbox=grader.backend.name,
+                                 image=options["image"])
+    jobs = jobs or run.default_jobs(grader.limits.memory_mb)
+    settings = executor.Settings(**{**settings.__dict__, "jobs": jobs})
+    plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=grader.rubric_digest, jobs=jobs,
+                    force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
+                    column_id=column_id, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
+                    progress="quiet" if quiet else "auto", command=" ".join(sys.argv))
+    try:
+        outcome = run.run(plan)
+    except batch_inputs.InputError as exc:
+        raise GraderError(str(exc)) from None
+    except executor.SetupFailed as exc:
+        raise InfrastructureError(f"the grading workers could not start: {exc}") from None
+    if not quiet:
+        for note in outcome.notes:
+            _log(note)
+        mean = f", mean score {outcome.mean:.1f}" if outcome.mean is not None else ""
+        click.echo(f"{outcome.students} students{mean} -> {out / 'grades.csv'}, {out / 'summary.md'}"
+                   + ("  (interrupted: run the same command to finish)" if outcome.interrupted else ""))
+    sys.exit(outcome.exit_code)
+
+
+def _hook(root: Path, submission: str, results: str, source: str, fmt: str, options: dict) -> None:
+    from grader import formats, hooks
+
+    grader = make_grader(**options)
+    rep = hooks.grade_folder(grader, root / submission, source)
+    if rep.status == Status.internal_error and source == "gradescope":
+        # no results.json is how Gradescope marks a platform error, which the instructor can regrade
+        raise InfrastructureError(f"not graded: {rep.message}")
+    target = root / results
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(formats.render(fmt, rep) + "\n")
+    click.echo(f"{rep.message} -> {target}")
+
+
+@cli.command(name="gradescope")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/autograder"),
+              show_default=True, help="Folder laid out like Gradescope's: submission/ in, results/ out.")
+@grading_options
+def gradescope_hook(root, **options):
+    """What Gradescope's run_autograder calls: grade ROOT/submission, write ROOT/results/results.json.
+
+    An infrastructure error writes no results.json (Gradescope then shows an autograder failure that the
+    instructor can regrade) and exits 3.
+
+    \b
+    Examples:
+      grader gradescope                                   # inside Gradescope
+      grader gradescope --root /tmp/ag --sandbox process  # by hand: /tmp/ag/submission/main.py
+    """
+    _hook(root, "submission", "results/results.json", "gradescope", "gradescope", options)
+
+
+@cli.command(name="gradescope-bundle")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML rubric to bundle [default: the default rubric].")
+@click.option("--sandbox", type=click.Choice(["process", "none"]), default="process", show_default=True,
+              help="Sandbox inside Gradescope's container (bubblewrap needs user namespaces there; none: the "
+                   "container is the only isolation).")
+def gradescope_bundle(out, rubric_path, sandbox):
+    """Write the autograder zip to upload to Gradescope: setup.sh, run_autograder, rubric.toml, the grader.
+
+    \b
+    Examples:
+      grader gradescope-bundle autograder.zip
+      grader gradescope-bundle autograder.zip --rubric hw1.toml
+    """
+    from grader import hooks
+
+    try:
+        text = rubric_path.read_text() if rubric_path else hooks.rubric_toml(rubric.load(None))
+        rubric.load(rubric_path)
+    except rubric.RubricError as exc:
+        raise GraderError(str(exc)) from None
+    out.write_bytes(hooks.gradescope_bundle(text, sandbox))
+    click.echo(f"wrote {out}: upload it as the assignment's autograder (base image: Ubuntu 24.04)")
+
+
+@cli.command(name="prairielearn")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/grade"),
+              show_default=True, help="Folder laid out like PrairieLearn's: student/ in, results/ out.")
+@grading_options
+def prairielearn_hook(root, **options):
+    """PrairieLearn's external-grading entry point: grade ROOT/student, write ROOT/results/results.json.
+
+    \b
+    Examples:
+      grader prairielearn                        # the question's "entrypoint" in info.json
+      grader prairielearn --root /tmp/pl         # by hand: /tmp/pl/student/main.py
+    """
+    _hook(root, "student", "results/results.json", "prairielearn", "prairielearn", options)
 
 
 @cli.command(name="report")

@@ -21,7 +21,7 @@ from grader import checks, curve, data, reference, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
-from grader.rubric import Rubric
+from grader.rubric import Rubric, digest
 from grader.trace import Trace
 
 EVAL_TIMEOUT_S = 120
@@ -45,6 +45,9 @@ class Options:
     jobs: int = 1
     allow_download: bool = True
     reference_curve: bool = True  # draw the reference's loss band in reports (graded once per rubric, cached)
+    # start the evaluator while the submission trains (saves its torch import) only where it has a core of
+    # its own; a batch job with one core would take that time from its own training
+    warm_evaluator: bool = True
 
 
 def resolve_device(device: str) -> str:
@@ -85,6 +88,7 @@ class Grader:
         except sandbox.SandboxUnavailable as exc:
             raise SetupError(str(exc)) from exc
         self.files = files or self._find_data(log)
+        self.rubric_digest = digest(self.rubric, opts.seed, opts.timeout)
 
     def _find_data(self, log) -> dict[str, Path]:
         opts = self.options
@@ -98,6 +102,11 @@ class Grader:
 
     # ------------------------------------------------------------------ one submission
     def grade(self, path: Path) -> Report:
+        report = self._grade(path)
+        report.rubric_digest = self.rubric_digest  # a stored verdict says which rubric it answers
+        return report
+
+    def _grade(self, path: Path) -> Report:
         started = time.monotonic()
         path = Path(path)
         try:
@@ -159,13 +168,16 @@ class Grader:
                               device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
-            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))  # warms up meanwhile
+            warm = self.options.warm_evaluator
+            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if warm else None
             trace = None
             try:
                 result = self.backend.run(job)
                 trace = Trace.from_stream(result.stdout, key)
             finally:
                 _hand_over(pending, trace)
+            if evaluator is None and _has_model(trace):
+                evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
         return Observation(trace, result, evaluation, job)
 

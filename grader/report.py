@@ -136,6 +136,17 @@ class Sandbox(_Model):
     limits: dict[str, Any] = Field(default_factory=dict, description="the limits this backend enforced")
 
 
+class Student(_Model):
+    """Who handed the submission in, as the batch found it in an LMS export or a folder (batch reports only)."""
+
+    id: str = Field(description="the id the LMS knows the student by (Canvas user id, Moodle participant id, "
+                                "Blackboard username, Gradescope sid, GitHub username), else the file or folder name")
+    name: str | None = None
+    source: str | None = Field(None, description="canvas, moodle, blackboard, gradescope, github-classroom, folder, file")
+    file: str | None = Field(None, description="where the graded file was found, e.g. export.zip:bob_12_34_hw.py")
+    older_attempts: list[str] = Field(default_factory=list, description="earlier attempts found and not graded")
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     grader_version: str = __version__
@@ -155,6 +166,9 @@ class Report(_Model):
     curve: LossCurve | None = None
     reference_curve: ReferenceCurve | None = None
     source: Source | None = None
+    rubric_digest: str | None = Field(None, description="digest of the rubric (with --seed/--timeout applied) "
+                                                        "this report was graded under")
+    student: Student | None = None
 
     @property
     def all_passed(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from pathlib import Path
 
@@ -94,3 +96,14 @@ def load(path: Path | None) -> Rubric:
         raise RubricError(f"cannot read rubric {path}: {exc}") from exc
     except ValidationError as exc:
         raise RubricError(f"invalid rubric {path}:\n{exc}") from exc
+
+
+def digest(rubric: Rubric, seed: int | None = None, timeout_s: float | None = None) -> str:
+    """A short fingerprint of everything a verdict depends on: the rubric with the command line's overrides."""
+    effective = rubric.model_copy(deep=True)
+    if seed is not None:
+        effective.seed = seed
+    if timeout_s is not None:
+        effective.limits.timeout_s = timeout_s
+    blob = json.dumps(effective.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

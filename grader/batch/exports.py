@@ -1,0 +1,260 @@
+"""Everything a batch writes in DIR, generated from the store's rows (never from memory of the run).
+
+grades.csv is deterministic (no times, no paths of this machine), so an interrupted-and-resumed batch
+writes the same bytes as an uninterrupted one. Each export is a pure function of the rows; `write_all`
+is the only part that touches the disk, and it replaces files and folders whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from grader import formats
+from grader.batch.store import Row
+from grader.formats import github_classroom, gradescope, junit, prairielearn
+from grader.report import CHECK_IDS, Report, Student
+
+GRADEBOOKS = ("canvas", "moodle", "blackboard")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def report_of(row: Row) -> Report | None:
+    """The stored report, as this student's: their id, and the file as they named it."""
+    if row.report is None:
+        return None
+    rep = Report.model_validate_json(row.report)
+    s = row.student
+    rep.student = Student(id=s.id, name=s.name, source=s.source, file=s.file, older_attempts=s.older)
+    rep.submission.path = s.file or rep.submission.path
+    rep.submission.name = s.filename or rep.submission.name
+    return rep
+
+
+def status_of(row: Row) -> str:
+    if row.student.problem:
+        return "ambiguous" if row.student.problem.startswith("ambiguous") else "no_submission"
+    return json.loads(row.report)["status"] if row.report else "not_graded"
+
+
+def safe_name(student_id: str) -> str:
+    """A file name for a student id: ids come from file names students chose."""
+    return re.sub(r"[^\w.@+-]", "_", student_id).lstrip(".")[:120] or "_"
+
+
+def _cell(value) -> str:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv(rows: list[list], quote_all: bool = False) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _points(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+# ---------------------------------------------------------------------------------------------- grades.csv
+def grades_csv(rows: list[Row]) -> str:
+    """student, score, max_score, status, one column per check (points earned), then name, file, message.
+    UTF-8 with a BOM and CRLF, which is what makes Excel open it cleanly."""
+    table = [["student", "score", "max_score", "status", *CHECK_IDS, "name", "file", "message"]]
+    for row in rows:
+        rep = json.loads(row.report) if row.report else None
+        s = row.student
+        if rep is None:
+            table.append([_cell(s.id), "", "", status_of(row), *[""] * len(CHECK_IDS), _cell(s.name), _cell(s.file),
+                          _cell(s.problem or "not graded yet: run the same command again")])
+            continue
+        points = {c["id"]: c["points"] for c in rep["checks"]}
+        table.append([_cell(s.id), _points(rep["score"]), _points(rep["max_score"]), rep["status"],
+                      *[_points(points.get(cid)) for cid in CHECK_IDS], _cell(s.name), _cell(s.file),
+                      _cell(rep["message"])])
+    return "\ufeff" + _csv(table)
+
+
+# ---------------------------------------------------------------------------------------------- gradebooks
+def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, when: str) -> tuple[str, list[str]]:
+    """The CSV the LMS's grade import reads, keyed by the ids its export carried. Returns (csv, skipped
+    students: those not found in that LMS's export, or with nothing graded, which keep their LMS grade)."""
+    mine = [r for r in rows if r.student.source == kind and r.report]
+    skipped = [r.student.id for r in rows if r not in mine]
+    if kind == "canvas":
+        reps = [(r, json.loads(r.report)) for r in mine if not r.student.id.startswith("anon_")]
+        skipped += [r.student.id for r in mine if r.student.id.startswith("anon_")]
+        max_score = reps[0][1]["max_score"] if reps else ""
+        table = [["Student", "ID", "Section", f"{title} ({column_id})"], ["Points Possible", "", "", _points(max_score)]]
+        table += [[_cell(r.student.name or r.student.id), r.student.id, "", _points(rep["score"])] for r, rep in reps]
+        return _csv(table), skipped
+    if kind == "moodle":
+        table = [["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments"]]
+        for r in mine:
+            rep = json.loads(r.report)
+            table.append([f"Participant {r.student.id}", _cell(r.student.name), f"{rep['score']:.2f}",
+                          f"{rep['max_score']:.2f}", when, _cell(rep["message"])])
+        return _csv(table), skipped
+    if kind == "blackboard":
+        max_score = json.loads(mine[0].report)["max_score"] if mine else 0
+        table = [["Username", f"{title} [Total Pts: {max_score:g}] |{column_id}"]]
+        table += [[r.student.id, _points(json.loads(r.report)["score"])] for r in mine]
+        return _csv(table, quote_all=True), skipped
+    raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
+
+
+# ---------------------------------------------------------------------------------------------- summary.md
+def _bar(n: int, total: int, width: int = 30) -> str:
+    return "█" * round(width * n / total) if total else ""
+
+
+def _shape(message: str) -> str:
+    """Group failure messages that differ only in their numbers ("at 469 of 470 passes")."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", message)
+
+
+def summary_md(rows: list[Row], run: dict, min_score: float | None, slowest: int = 5) -> str:
+    reports = [(r, report_of(r)) for r in rows]
+    graded = [(r, rep) for r, rep in reports if rep is not None]
+    lines = ["# Grading summary", "",
+             f"{len(rows)} students · {len(graded)} with a verdict · rubric `{run['rubric_digest']}` · "
+             f"grader {run['grader_version']}", ""]
+    if graded:
+        scores = [rep.score for _, rep in graded]
+        top = graded[0][1].max_score
+        need = top if min_score is None else min_score
+        reached = sum(s >= need for s in scores)
+        lines += [f"Mean score {statistics.mean(scores):.1f}/{top:g}, median {statistics.median(scores):g}; "
+                  f"{reached} of {len(graded)} reached {need:g} ({reached / len(graded):.0%}).", "",
+                  "## Score distribution", "", "| score | students | |", "|---|---:|---|"]
+        bins = Counter(min(int(s * 10 // top), 9) if top else 0 for s in scores if s < top)
+        for b in range(10):
+            lo, hi = b * top / 10, (b + 1) * top / 10
+            lines.append(f"| {lo:g}–{hi:g} | {bins[b]} | {_bar(bins[b], len(scores))} |")
+        full = sum(s >= top for s in scores)
+        lines += [f"| {top:g} | {full} | {_bar(full, len(scores))} |", ""]
+        status = Counter(rep.status.value for _, rep in graded)
+        lines += ["## Status", "", "| status | students |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(status.items(), key=lambda kv: -kv[1])] + [""]
+        lines += ["## Pass rate per check", "", "| check | passed | rate |", "|---|---:|---:|"]
+        for cid in CHECK_IDS:
+            passed = sum(rep.check(cid).passed for _, rep in graded if any(c.id == cid for c in rep.checks))
+            lines.append(f"| `{cid}` | {passed}/{len(graded)} | {passed / len(graded):.0%} |")
+        failures: Counter = Counter()
+        example: dict = {}
+        for r, rep in graded:
+            for c in rep.checks:
+                if not c.passed:
+                    key = (c.id, _shape(c.message))
+                    failures[key] += 1
+                    example.setdefault(key, (r.student.id, c.message))
+        if failures:
+            lines += ["", "## Most common failures", "", "| students | check | message (example) | example student |",
+                      "|---:|---|---|---|"]
+            for (cid, _), n in failures.most_common(10):
+                who, msg = example[(cid, _)]
+                lines.append(f"| {n} | `{cid}` | {_md(msg)} | {_md(who)} |")
+        lines += ["", "## Slowest submissions", "", "| student | seconds | status |", "|---|---:|---|"]
+        for r, rep in sorted(graded, key=lambda x: -x[1].timings.total_s)[:slowest]:
+            lines.append(f"| {_md(r.student.id)} | {rep.timings.total_s:.1f} | {rep.status.value} |")
+        same: dict[str, list[str]] = {}
+        for r, _ in graded:
+            same.setdefault(r.sha256, []).append(r.student.id)
+        dupes = [ids for ids in same.values() if len(ids) > 1]
+        if dupes:
+            lines += ["", "## Identical files", "", "Byte-for-byte the same submission (graded once):", ""]
+            lines += [f"- {', '.join(map(_md, ids))}" for ids in dupes]
+    problems = [r for r in rows if r.student.problem]
+    if problems:
+        lines += ["", "## Not graded", "", "| student | why |", "|---|---|"]
+        lines += [f"| {_md(r.student.id)} | {_md(r.student.problem)} |" for r in problems]
+    older = [r for r in rows if r.student.older]
+    if older:
+        lines += ["", "## Older attempts (not graded)", "", "| student | graded | not graded |", "|---|---|---|"]
+        lines += [f"| {_md(r.student.id)} | {_md(r.student.file or '—')} | {_md(', '.join(r.student.older))} |"
+                  for r in older]
+    if run["warnings"]:
+        lines += ["", "## Skipped while reading the inputs", ""] + [f"- {_md(w)}" for w in run["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+# ---------------------------------------------------------------------------------------------- on disk
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8", newline="")
+    os.replace(tmp, path)
+
+
+def _replace_dir(target: Path, files: dict[str, str]) -> None:
+    """Write a folder of exports beside the old one, then swap, so it never holds a mix of two runs."""
+    fresh = target.with_name(target.name + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    for rel, text in files.items():
+        path = fresh / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    fresh.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+FORMAT_FILES = {
+    "gradescope": lambda name, rep: (f"{name}/results.json", json.dumps(gradescope.results(rep), indent=2,
+                                                                        ensure_ascii=False) + "\n"),
+    "github-classroom": lambda name, rep: (f"{name}.json", json.dumps(github_classroom.result(rep), indent=2,
+                                                                      ensure_ascii=False) + "\n"),
+    "prairielearn": lambda name, rep: (f"{name}/results.json", json.dumps(prairielearn.results(rep), indent=2,
+                                                                          ensure_ascii=False) + "\n"),
+    "junit": lambda name, rep: (f"{name}.xml", junit.xml(rep)),
+}
+assert set(FORMAT_FILES) == set(formats.NAMES)
+
+
+def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None = None,
+              gradebook_kind: str | None = None, title: str = "MNIST training loop", column_id: str | None = None,
+              format_names: tuple[str, ...] = ()) -> list[str]:
+    """Regenerate every export in OUT from the rows. Returns notes for the instructor (skipped students)."""
+    notes: list[str] = []
+    reports = {r.student.id: report_of(r) for r in rows}
+    names: dict[str, str] = {}
+    for r in rows:  # two ids may map to one file name ("a b", "a_b"): the later one gets a suffix
+        name, n = safe_name(r.student.id), 1
+        while name in names.values():
+            n += 1
+            name = f"{safe_name(r.student.id)}-{n}"
+        names[r.student.id] = name
+    _replace_dir(out / "reports", {f"{names[sid]}.json": rep.model_dump_json(indent=2) + "\n"
+                                   for sid, rep in reports.items() if rep is not None})
+    _write(out / "grades.csv", grades_csv(rows))
+    _write(out / "summary.md", summary_md(rows, run, min_score))
+    if gradebook_kind:
+        text, skipped = gradebook(gradebook_kind, rows, title, column_id, run["started_at"].replace("T", " ")
+                                  .rstrip("Z"))
+        _write(out / f"gradebook-{gradebook_kind}.csv", text)
+        if skipped:
+            notes.append(f"gradebook-{gradebook_kind}.csv leaves out {len(skipped)} student(s) with no "
+                         f"{gradebook_kind} id or no verdict: {', '.join(skipped[:8])}{' …' if len(skipped) > 8 else ''}")
+    for fmt in format_names:
+        files = dict(FORMAT_FILES[fmt](names[sid], rep) for sid, rep in reports.items() if rep is not None)
+        _replace_dir(out / fmt, files)
+        if fmt == "junit":
+            _write(out / "junit.xml", junit.combined([rep for rep in reports.values() if rep is not None]))
+    return notes
