@@ -150,6 +150,11 @@ def test_write_all_regenerates_every_export_from_the_rows(store, tmp_path):
                  "path traversal", "| `zero_grad` | 4/5 | 80% |"):
         assert part in summary, part
     assert not list(out.glob("*.tmp")) and not list(out.glob("*.new")) and not list(out.glob("*.old"))
+    # the pictures are exports of the same rows: one page per graded student, linked from the class page
+    assert sorted(p.name for p in (out / "pages").iterdir()) == ["101.html", "102.html", "103.html", "105.html",
+                                                                 "106.html"]
+    index = (out / "index.html").read_text()
+    assert all(f'href="pages/{sid}.html' in index for sid in ("101", "102", "103", "105", "106"))
 
 
 def test_student_ids_become_safe_unique_file_names():
@@ -162,3 +167,4 @@ def test_cpu_shares_are_disjoint_and_cover_the_cores():
     shares = cpu_shares(len(cores))
     assert all(len(s) == 1 for s in shares) and set().union(*shares) == cores
     assert cpu_shares(1) == [None] and cpu_shares(len(cores) + 1) == [None] * (len(cores) + 1)
+

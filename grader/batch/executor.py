@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-
 PR_SET_PDEATHSIG = 1
 POLL_S = 0.5
 

@@ -17,7 +17,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader import formats
+from grader import formats, html
 from grader.batch.store import Row
 from grader.formats import github_classroom, gradescope, junit, prairielearn
 from grader.report import CHECK_IDS, Report, Student
@@ -245,6 +245,11 @@ def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None 
                                    for sid, rep in reports.items() if rep is not None})
     _write(out / "grades.csv", grades_csv(rows))
     _write(out / "summary.md", summary_md(rows, run, min_score))
+    # the class page and one page per student, pure functions of the stored reports like every other export
+    graded = [(sid, names[sid], rep) for sid, rep in reports.items() if rep is not None]
+    _replace_dir(out / "pages", {f"{name}.html": html.student_page(rep) for _, name, rep in graded})
+    _write(out / "index.html", html.class_index([(sid, rep, f"pages/{name}.html") for sid, name, rep in graded],
+                                                title=title))
     if gradebook_kind:
         text, skipped = gradebook(gradebook_kind, rows, title, column_id, run["started_at"].replace("T", " ")
                                   .rstrip("Z"))
