@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ["edge/subset_20000_images.py", "edge/hardcoded_n_60000.py", "edge/print_every_100_steps.py",
            "students/running_loss_every_300_batches.py", "students/pytorch_examples_log_interval.py",
-           "public/yunjey_pytorch-tutorial_feedforward.py"]
+           "public/yunjey_pytorch-tutorial_feedforward.py", "cheats/single_epoch_only.py", "public/leechee_MNIST-Multilayer-Perceptron_mnist_mlp.py"]
 
 
 def failed(report) -> list[str]:

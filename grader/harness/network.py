@@ -101,9 +101,9 @@ def _nonlinear_between(net: Network, start: tuple, stop, env: dict) -> bool:
     gen = torch.Generator().manual_seed(0)
     scale = float(a0.float().std()) or 1.0
 
-    def g(v):
+    def g(v):  # on a copy: an in-place activation (ReLU(inplace=True)) would otherwise change the probe itself
         with torch.no_grad():
-            return net.replay(start=start, stop=stop_key, value=v).float()
+            return net.replay(start=start, stop=stop_key, value=v.clone()).float()
 
     u = torch.randn(a0.shape, generator=gen).to(a0.dtype) * scale
     w = torch.randn(a0.shape, generator=gen).to(a0.dtype) * scale
