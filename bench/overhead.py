@@ -6,7 +6,7 @@ the graded run's submission phase (the program running under instrumentation) an
 overhead of the submission phase over the plain run. JSON on stdout.
 
 Usage: python bench/overhead.py [FILE ...] [--sandbox process] [--runs 3]
-  (default files: reference/solution.py and the slowest honest example, submissions/slow_batch20_wide.py)
+  (default files: reference/solution.py and the slowest honest example, submissions/edge/batch20_hidden512.py)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = [ROOT / "reference" / "solution.py", ROOT / "submissions" / "slow_batch20_wide.py"]
+DEFAULT = [ROOT / "reference" / "solution.py", ROOT / "submissions" / "edge" / "batch20_hidden512.py"]
 
 PLAIN = r"""
 import os, sys, time, runpy, torch
