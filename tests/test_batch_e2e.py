@@ -51,6 +51,8 @@ def read_grades(out: Path) -> dict:
 
 
 def expected_score(example: dict) -> int:
+    if "score" in example:  # partial credit (a per-epoch check on a run cut short) is written out
+        return example["score"]
     points = {"runs": 10, "architecture": 15, "loss": 15, "optimizer": 15, "epochs": 10,
               "prints_loss_each_epoch": 10, "zero_grad": 15, "learns": 10}
     failed = set(CHECK_IDS) if example["failed"] == "all" else set(example["failed"])

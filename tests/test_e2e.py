@@ -43,5 +43,7 @@ def test_example_gets_its_expected_verdict(grader, example):
     assert got_failed == want_failed, detail
     assert all(c.points == c.max_points for c in rep.checks if c.passed)
     assert rep.score == sum(c.points for c in rep.checks)  # failed checks may carry partial credit
+    if "score" in example:
+        assert rep.score == example["score"], detail
     for c in rep.checks:
         assert c.message and (c.passed or c.hint), c  # a hint for every failure
