@@ -32,8 +32,8 @@ class StepSnapshot:
                     self.skipped = True
                     return
                 st = opt.state.get(p, {})
-                self.items.append((p, group, p.detach().double().clone(), p.grad.detach().double().clone(),
-                                   {k: (v.detach().double().clone() if isinstance(v, torch.Tensor) else v)
+                self.items.append((p, group, p.detach().clone(), p.grad.detach().clone(),
+                                   {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
                                     for k, v in st.items()}))
         self.skipped = False
 
@@ -42,24 +42,27 @@ class StepSnapshot:
         return self.backward and self.all_clear
 
     def follows_adam(self) -> tuple[bool | None, float]:
-        """(do the new values follow Adam's rule?, largest change of a parameter)."""
+        """(do the new values follow Adam's rule?, largest change of a parameter). Computed in the parameters'
+        own dtype with torch's own sequence of operations, and compared element by element: a step of
+        another rule differs almost everywhere, rounding in a handful of elements at most."""
         if self.skipped or not self.items:
             return None, 0.0
-        worst_ok, moved = True, 0.0
+        off = total = 0
+        moved = 0.0
         for p, group, before, grad, state in self.items:
-            after = p.detach().double()
+            after = p.detach()
             want = adam_update(before, grad, state, group)
-            change = float((after - before).abs().max())
-            moved = max(moved, change)
-            expected_change = float((want - before).abs().max())
-            err = float((after - want).abs().max())
-            if err > 1e-3 * max(expected_change, change) + 1e-6:
-                worst_ok = False
-        return worst_ok, moved
+            diff = (after - want).abs()
+            change = (after - before).abs()
+            moved = max(moved, float(change.max())) if change.numel() else moved
+            tol = 1e-5 * (after.abs() + before.abs()) + 1e-3 * change + 1e-7
+            off += int((diff > tol).sum())
+            total += diff.numel()
+        return off <= max(1, total // 1000), moved
 
 
 def adam_update(p, g, state, group):
-    """torch.optim.Adam's single-tensor rule, in float64."""
+    """torch.optim.Adam's single-tensor rule (torch/optim/adam.py), on copies."""
     lr = float(group.get("lr", 1e-3))
     beta1, beta2 = (float(b) for b in group.get("betas", (0.9, 0.999)))
     eps = float(group.get("eps", 1e-8))
@@ -67,18 +70,17 @@ def adam_update(p, g, state, group):
     if group.get("maximize"):
         g = -g
     if wd:
-        g = g + wd * p
-    step = float(state["step"]) if "step" in state else 0.0
-    step += 1
-    m = state.get("exp_avg", torch.zeros_like(p))
-    v = state.get("exp_avg_sq", torch.zeros_like(p))
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
+        g = g.add(p, alpha=wd)
+    step = float(state["step"]) + 1 if "step" in state else 1.0
+    m = state["exp_avg"].clone() if "exp_avg" in state else torch.zeros_like(p)
+    v = state["exp_avg_sq"].clone() if "exp_avg_sq" in state else torch.zeros_like(p)
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
     if group.get("amsgrad"):
-        v = torch.maximum(state.get("max_exp_avg_sq", torch.zeros_like(p)), v)
-    denom = v.sqrt() / (bc2 ** 0.5) + eps
-    return p - (lr / bc1) * m / denom
+        v = torch.maximum(state["max_exp_avg_sq"], v) if "max_exp_avg_sq" in state else v
+    denom = (v.sqrt() / (bc2 ** 0.5)).add_(eps)
+    return p.clone().addcdiv_(m, denom, value=-(lr / bc1))
 
 
 def changed_since(values: list[tuple], opt) -> bool:
