@@ -26,6 +26,7 @@ from grader.harness.tape import (
     Network,
     Ref,
     _name,
+    leaves,
     run_steps,
 )
 
@@ -35,17 +36,6 @@ NONLINEAR_TOL = 1e-3
 
 
 # ------------------------------------------------------------------------------------------- structure
-def _flat_refs(value):
-    if isinstance(value, (Ref, str, torch.Tensor)):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _flat_refs(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _flat_refs(v)
-
-
 def structure(net: Network, params: set[int]) -> dict:
     """Layers in order, the nonlinearity of each gap, conv use, op names: the facts `architecture` reads."""
     on_data: set[int] = set()  # steps whose value depends on the input
@@ -54,7 +44,7 @@ def structure(net: Network, params: set[int]) -> dict:
     with torch.no_grad():
         env_out = net.outputs()
     for idx, func, args, kwargs in net.steps:
-        refs = list(_flat_refs((args, kwargs)))
+        refs = list(leaves((args, kwargs), kinds=(INPUT,)))
         data = [r for r in refs if (isinstance(r, str) and r == INPUT) or (isinstance(r, Ref) and r.entry in on_data)]
         if data:
             on_data.add(idx)

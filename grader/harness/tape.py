@@ -29,17 +29,6 @@ def _name(func) -> str:
     return getattr(func, "__name__", "") or type(func).__name__
 
 
-def _tensors(value):
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _tensors(v)
-
-
 class Tape(TorchFunctionMode):
     """Records (func, args, kwargs, out) of every top-level torch call while active."""
 
@@ -153,7 +142,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
                 producer[id(o)] = (idx, slot)
 
     def parents(idx):
-        return [r.entry for r in _flat(deps[idx]) if isinstance(r, Ref)]
+        return [r.entry for r in leaves(deps[idx]) if isinstance(r, Ref)]
 
     if logits_tensor is not None:
         logits = producer.get(id(logits_tensor))
@@ -188,8 +177,8 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
         stack.extend(parents(idx))
     on_params: set[int] = set()
     for idx in sorted(sub):
-        if any(isinstance(t, torch.Tensor) and id(t) in params for t in _flat(deps[idx])) or \
-                any(isinstance(r, Ref) and r.entry in on_params for r in _flat(deps[idx])):
+        if any(isinstance(t, torch.Tensor) and id(t) in params for t in leaves(deps[idx])) or \
+                any(isinstance(r, Ref) and r.entry in on_params for r in leaves(deps[idx])):
             on_params.add(idx)
     if not on_params:
         return None, "the logits do not depend on any parameter the optimizer holds"
@@ -197,7 +186,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
     batch = _shape0(entries[logits[0]][3], logits[1])
     operands: dict[tuple, torch.Tensor] = {}
     for idx in on_params:
-        for r in _flat(deps[idx]):
+        for r in leaves(deps[idx]):
             if isinstance(r, Ref) and r.entry not in on_params:
                 t = _output(entries[r.entry][3], r.slot)
                 if isinstance(t, torch.Tensor) and t.dim() >= 1 and t.shape[0] == batch and not t.requires_grad:
@@ -215,7 +204,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
         args, kwargs = deps[idx]
         args = _bind(args, in_key, on_params, consts, entries)
         kwargs = _bind(kwargs, in_key, on_params, consts, entries)
-        for t in _flat(deps[idx]):
+        for t in leaves(deps[idx]):
             if isinstance(t, torch.Tensor) and id(t) in params and not any(t is p for p in used_params):
                 used_params.append(t)
         steps.append((idx, func, args, kwargs))
@@ -237,15 +226,17 @@ def _refs(value, producer):
     return value
 
 
-def _flat(value):
-    if isinstance(value, (Ref, torch.Tensor)):
+def leaves(value, kinds=(None,)):
+    """Walk nested lists, tuples and dicts of call arguments: the Refs, tensors (and, with INPUT in the
+    wanted kinds, input markers) in order."""
+    if isinstance(value, (Ref, torch.Tensor)) or (isinstance(value, str) and value == INPUT and INPUT in kinds):
         yield value
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _flat(v)
+            yield from leaves(v, kinds)
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _flat(v)
+            yield from leaves(v, kinds)
 
 
 def _bind(value, in_key, on_params, consts, entries):
