@@ -99,7 +99,8 @@ def test_infinite_loop_times_out_keeping_the_trace(short, tmp_path):
     rep = short.grade(hostile(tmp_path, "infinite_loop"))
     assert rep.status == Status.timeout
     assert time.monotonic() - started < 15 + 10 + 20
-    assert rep.training.epochs == 1 and rep.check("prints_loss_each_epoch").passed  # what it showed, kept
+    # what it showed is kept: the epoch it printed earns its share of the print points
+    assert rep.training.epochs == 1 and rep.check("prints_loss_each_epoch").points > 0
     assert not rep.check("runs").passed and not rep.check("epochs").passed
 
 
@@ -156,8 +157,11 @@ def test_writes_outside_the_work_dir_never_reach_the_host(grader, tmp_path):
     out = rep.output.stdout_tail
     assert not host_file.exists() and not home_file.exists() and not Path(f"/root/{TOKEN}-root").exists()
     assert not list(Path(os.__file__).parent.glob(f"{TOKEN}*"))
-    for refused in (f"/root/{TOKEN}-root", f"/sandbox/in/{TOKEN}", "-stdlib", ".evil"):
+    for refused in (f"/root/{TOKEN}-root", f"/sandbox/in/{TOKEN}", "-stdlib"):
         assert any(line.startswith("refused") and refused in line for line in out.splitlines()), (refused, out)
+    # beside its own script it may write, as on a student's machine: a throw-away copy, never the host's file
+    assert any(line.startswith("WROTE") and line.split()[1].endswith(".evil") for line in out.splitlines()), out
+    assert not list(tmp_path.rglob("*.evil"))
 
 
 def test_held_out_test_set_is_not_there(grader, real_data, tmp_path):
