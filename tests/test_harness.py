@@ -148,7 +148,7 @@ def quick(grader):
 def test_endless_loop_times_out_keeping_the_trace_so_far(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=2) + "\nwhile True:\n    pass\n"))
     assert rep.status == Status.timeout
-    assert "used up its 8 s of CPU time" in rep.check("runs").message
+    assert "s of CPU time without finishing" in rep.check("runs").message
     assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").points == 2  # 2 of 10 epochs
 
 def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
