@@ -90,7 +90,8 @@ def _printed(report: Report) -> dict[int, str | None] | None:
     out = {}
     for e in epochs:
         if isinstance(e, dict) and isinstance(e.get("epoch"), int):
-            out[e["epoch"]] = str(e.get("example") or "") if e.get("lines") else None
+            # "shows": the statistic this epoch printed properly (1.1); "lines": printed lines (1.0 reports)
+            out[e["epoch"]] = str(e.get("example") or "") if e.get("shows") or e.get("lines") else None
     return out or None
 
 
