@@ -174,6 +174,7 @@ def test_sigkill_mid_batch_then_resume_matches_byte_for_byte(tmp_path, real_data
     while any(alive(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not [p for p in tree if alive(p)], "workers or sandboxes outlived the killed batch"
+    assert subprocess.run([GRADER, "sandbox", "clean"], capture_output=True).returncode == 0  # a killed grader's cgroups
     with sqlite3.connect(out / "grader.db") as db:
         before = dict(db.execute("SELECT sha256, graded_at || run_id FROM results"))
     assert 2 <= len(before) < len(SUBSET)

@@ -66,6 +66,15 @@ def leftover_processes() -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module", autouse=True)
+def clean_start():
+    """Earlier tests kill graders on purpose (a batch under SIGKILL): what those leave is `grader sandbox
+    clean`'s to remove, so each test below answers only for itself."""
+    from grader.sandbox import process
+
+    process.clean()
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind():
     yield
