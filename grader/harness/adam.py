@@ -83,7 +83,7 @@ def adam_update(p, g, state, group):
     return p.clone().addcdiv_(m, denom, value=-(lr / bc1))
 
 
-def changed_since(values: list[tuple], opt) -> bool:
+def changed_since(values: list[tuple]) -> bool:
     """Did any parameter change since `values` were taken (after the previous step)?"""
     for p, before in values:
         if p.shape != before.shape or bool((p.detach() != before).any()):

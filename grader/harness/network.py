@@ -40,7 +40,6 @@ def structure(net: Network, params: set[int]) -> dict:
     """Layers in order, the nonlinearity of each gap, conv use, op names: the facts `architecture` reads."""
     on_data: set[int] = set()  # steps whose value depends on the input
     layers, seen = [], set()
-    outs: dict[tuple, torch.Tensor] = {}
     with torch.no_grad():
         env_out = net.outputs()
     for idx, func, args, kwargs in net.steps:
@@ -62,7 +61,6 @@ def structure(net: Network, params: set[int]) -> dict:
             if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.dim() and y.dim():
                 layers.append({"op": name, "idx": idx, "in": int(x.shape[-1]), "out": int(y.shape[-1]),
                                "operand": operand})
-        outs[(idx, 0)] = env_out.get((idx, 0))
     conv = any(_name(f) in CONV_FUNCS for _, f, _, _ in net.steps)
     gaps = []
     for a, b in zip(layers, layers[1:]):

@@ -122,8 +122,7 @@ def _eval_args(func, args, kwargs):
         kwargs = {**kwargs, "training": False}
     elif len(args) > pos:
         args = (*args[:pos], False, *args[pos + 1:])
-    elif _name(func) in ("dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
-                         "dropout3d"):
+    elif "dropout" in _name(func):  # F.dropout and its kin default to training=True
         kwargs = {**kwargs, "training": False}
     return args, kwargs
 

@@ -50,7 +50,7 @@ class OptimizerWatch:
             return
         try:
             if info.get("after") is not None:  # taken after the previous (sampled) step
-                info["outside"] = adam.changed_since(info["after"], opt)
+                info["outside"] = adam.changed_since(info["after"])
                 info["after"] = None
             info["snap"] = adam.StepSnapshot(opt, self.backward_no > info.get("backward_at", 0)) \
                 if info["steps"] + 1 in adam.SAMPLED else None
