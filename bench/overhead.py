@@ -61,7 +61,7 @@ def main() -> None:
 
     grader = Grader(Options(sandbox=args.sandbox, device="cpu", jobs=max(1, os.cpu_count() or 1)))
     results = []
-    for path in args.files or DEFAULT:
+    for path in [p.resolve() for p in args.files] or DEFAULT:
         workdir = Path(os.environ.get("TMPDIR", "/tmp")) / "grader-bench-plain"
         workdir.mkdir(exist_ok=True)
         plain = [plain_seconds(path, workdir) for _ in range(args.runs)]

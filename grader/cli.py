@@ -34,6 +34,19 @@ class InfrastructureError(GraderError):
     exit_code = EXIT_INTERNAL
 
 
+class Jobs(click.ParamType):
+    """A number of parallel jobs, or `auto`: what the machine holds (cores and memory)."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value in (None, "auto") or isinstance(value, int):
+            return None if value == "auto" else value
+        if str(value).isdigit() and int(value) >= 1:
+            return int(value)
+        self.fail(f"{value!r} is neither a number of jobs (1 or more) nor 'auto'", param, ctx)
+
+
 def _log(message: str) -> None:
     click.echo(message, err=True)
 
@@ -168,8 +181,8 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for grader.db (the results store) and every export.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Submissions graded at once [default: what the "
-                                                               "machine holds, from its cores and memory].")
+@click.option("--jobs", "-j", type=Jobs(), default="auto", show_default=True,
+              help="Submissions graded at once; auto: what the machine holds, from its cores and memory.")
 @click.option("--force", is_flag=True, help="Grade everything again, even what the store already has.")
 @click.option("--retry-errors", is_flag=True, help="Grade again what ended in an infrastructure error.")
 @click.option("--gradebook", type=click.Choice(["canvas", "moodle", "blackboard"]),

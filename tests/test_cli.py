@@ -142,3 +142,14 @@ def test_report_input_errors_exit_2(tmp_path, args, fragment):
     paths = {"dir": folder, "bad": tmp_path / "bad.json", "empty": empty, "one": folder / "alice.json"}
     result = CliRunner().invoke(cli.cli, ["report", *(a.format(**paths) for a in args)])
     assert result.exit_code == 2 and fragment in result.output, result.output
+
+
+@pytest.mark.parametrize("given, jobs", [("auto", None), ("3", 3), (2, 2)])
+def test_jobs_takes_a_number_or_auto(given, jobs):
+    assert cli.Jobs().convert(given, None, None) == jobs  # None: the batch sizes itself from cores and memory
+
+
+def test_jobs_refuses_zero_and_words(run):
+    for bad in ("0", "many"):
+        result = run("grade", str(SUBMISSIONS / "empty.py"), "--out", "x", "--jobs", bad)
+        assert result.exit_code == 2 and "nor 'auto'" in result.output

@@ -75,3 +75,16 @@ def test_download_keeps_stdout_clean_for_json(real_data, tmp_path, monkeypatch, 
     st = data.download(tmp_path / "cache")
     out, err = capsys.readouterr()
     assert st.ok and out == "" and "Downloading" in err
+
+
+def test_gzipped_files_are_served_from_a_raw_copy_made_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = write_tiny_mnist(tmp_path / "gz", gzipped=True)
+    gz = data.locate(folder)["train_images"]
+    raw = data.decompressed(gz)
+    assert raw != gz and raw.read_bytes() == gzip.open(gz).read()  # the sandboxes skip gunzip
+    made = raw.stat().st_mtime_ns
+    assert data.decompressed(gz) == raw and raw.stat().st_mtime_ns == made  # made once, then reused
+    assert data.decompressed(raw) == raw  # a raw file is used where it is
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder / "train-labels-idx1-ubyte.gz"))  # a file: no cache there
+    assert data.decompressed(gz) == gz  # the .gz itself, never an error
