@@ -120,8 +120,8 @@ def grade_class(files: list[Path], out: Path, sandbox: str) -> dict:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
-    proc = subprocess.Popen([GRADER, "grade", *map(str, files), "--out", str(out), "--sandbox", sandbox,
-                             "--jobs", "auto", "--quiet"])
+    # no --jobs: its default is auto (what the machine holds), and older graders took no "auto"
+    proc = subprocess.Popen([GRADER, "grade", *map(str, files), "--out", str(out), "--sandbox", sandbox, "--quiet"])
     peaks: dict = {}
     while proc.poll() is None:
         peak_rss(proc.pid, peaks)

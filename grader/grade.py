@@ -48,6 +48,9 @@ class Options:
     # start the evaluator while the submission trains (saves its torch import) only where it has a core of
     # its own; a batch job with one core would take that time from its own training
     warm_evaluator: bool = True
+    # serve recognised transforms (ToTensor, Normalize) from tensors decoded once; off: torchvision's
+    # per-image path, for the test that shows both give every example the same verdict
+    fast_data: bool = True
 
 
 def resolve_device(device: str) -> str:
@@ -191,7 +194,7 @@ class Grader:
             # CPU seconds per thread: idle torch threads spin, so a busy machine inflates CPU time per thread
             "cpu_timeout_s": limits.timeout_s * max(1, math.ceil(self.cpus)),
             "timeout_s": limits.timeout_s * limits.wall_factor,
-            "grace_s": limits.grace_s, "full_size": full,
+            "grace_s": limits.grace_s, "full_size": full, "fast_data": self.options.fast_data,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 

@@ -1,7 +1,12 @@
 """End to end on the real MNIST: the reference gets full marks, every example in submissions/ its expected
-verdict (submissions/expected.toml). The sandbox is $GRADER_E2E_SANDBOX (default: process)."""
+verdict (submissions/expected.toml). The sandbox is $GRADER_E2E_SANDBOX (default: process).
+
+The examples are graded up front, two at a time with one CPU each: what `grader grade --jobs 2` does on a
+2-core machine. Limits are CPU time, so the verdicts are those of one at a time, in about two thirds of the
+wall time (this is CI's longest test)."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 import tomllib
 from pathlib import Path
 
@@ -33,9 +38,31 @@ def test_reference_gets_full_marks(grader):
     assert [c.id for c in rep.checks] == list(CHECK_IDS)
 
 
+def grade_all(real_data, **options) -> dict:
+    jobs = 2
+    grader = Grader(Options(data_dir=real_data, device="cpu", jobs=jobs,
+                            sandbox=os.environ.get("GRADER_E2E_SANDBOX", "process"), **options))
+
+    def grade(example: dict):
+        try:
+            return grader.grade(ROOT / "submissions" / example["file"])
+        except Exception as exc:  # noqa: BLE001 - that example's test fails with it; the others still run
+            return exc
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return dict(zip((e["file"] for e in EXAMPLES), pool.map(grade, EXAMPLES)))
+
+
+@pytest.fixture(scope="module")
+def verdicts(real_data) -> dict:
+    return grade_all(real_data)
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e["file"] for e in EXAMPLES])
-def test_example_gets_its_expected_verdict(grader, example):
-    rep = grader.grade(ROOT / "submissions" / example["file"])
+def test_example_gets_its_expected_verdict(verdicts, example):
+    rep = verdicts[example["file"]]
+    if isinstance(rep, Exception):
+        raise rep
     want_failed = set(CHECK_IDS) if example["failed"] == "all" else set(example["failed"])
     got_failed = {c.id for c in rep.checks if not c.passed}
     detail = {c.id: c.message for c in rep.checks}
@@ -47,3 +74,20 @@ def test_example_gets_its_expected_verdict(grader, example):
         assert rep.score == example["score"], detail
     for c in rep.checks:
         assert c.message and (c.passed or c.hint), c  # a hint for every failure
+
+
+def _verdict(rep) -> tuple:
+    return (rep.status.value, sorted(c.id for c in rep.checks if not c.passed), rep.score,
+            rep.training.accuracy) if not isinstance(rep, Exception) else (repr(rep),)
+
+
+@pytest.mark.slow
+def test_plain_data_path_gives_every_example_the_same_verdict(real_data, verdicts):
+    """The fast path serves recognised transforms from tensors decoded once (tests/test_predecoded.py shows
+    them bit for bit equal to torchvision's); here every example, graded through torchvision's per-image
+    path, gets the same status, failed checks, score and held-out accuracy. Slow: it grades every example
+    a second time. Run: pytest -m slow tests/test_e2e.py"""
+    plain = grade_all(real_data, fast_data=False)
+    differ = {f: (_verdict(verdicts[f]), _verdict(plain[f])) for f in verdicts
+              if _verdict(verdicts[f]) != _verdict(plain[f])}
+    assert not differ, differ

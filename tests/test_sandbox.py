@@ -6,6 +6,7 @@ backend fails the run instead of skipping it.
 """
 
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -61,9 +62,19 @@ def leftover_processes() -> list[str]:
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if TOKEN in cmd or "grader.harness" in cmd or "grader.evaluate" in cmd:
+            if TOKEN in cmd or ("grader.harness" in cmd or "grader.evaluate" in cmd) and not _other_graders(proc):
                 found.append(f"{proc.name}: {cmd[:100]}")
     return found
+
+
+def _other_graders(proc: Path) -> bool:
+    """A sandbox of another grader that is still running on this machine (its pid starts the job's cgroup)."""
+    try:
+        groups = (proc / "cgroup").read_text()
+    except OSError:
+        return False
+    owners = re.findall(r"/grader/(\d+)-", groups)
+    return bool(owners) and all(o != str(os.getpid()) and Path(f"/proc/{o}").exists() for o in owners)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -199,3 +210,19 @@ def test_background_processes_are_killed(grader, tmp_path):
     assert rep.status == Status.graded and "left two processes running" in rep.output.stdout_tail
     assert time.monotonic() - started < 60  # the grader did not wait for them
     # nothing_left_behind checks that no process carrying the token survived
+
+
+@pytest.mark.skipif(not ProcessSandbox().cgroups, reason="needs root and writable cgroups")
+def test_clean_spares_the_sandboxes_of_a_grader_still_running():
+    from grader.sandbox import process
+
+    live = Cgroup(f"{os.getpid()}-{uuid.uuid4().hex[:12]}", 512, 64, 1.0)  # this grader's job, running
+    dead = Cgroup(f"999999999-{uuid.uuid4().hex[:12]}", 512, 64, 1.0)  # a killed grader's (no such pid)
+    try:
+        left = [next(iter(c.dirs.values())).name for c in Cgroup.leftovers()]
+        assert next(iter(dead.dirs.values())).name in left and next(iter(live.dirs.values())).name not in left
+        assert process.clean() == 1 and all(d.is_dir() for d in live.dirs.values())
+        assert not any(d.exists() for d in dead.dirs.values())
+    finally:
+        live.remove()
+        dead.remove()

@@ -137,6 +137,7 @@ def main() -> None:
         pass
     served = mnist.Served(spec["train_images"], spec["train_labels"], spec["train_examples"],
                           spec["eval_examples"], seed, full=bool(spec.get("full_size")))
+    served.fast = bool(spec.get("fast_data", True))
     inst = Instrumentation(rec, served)
     inst.install()
     rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))

@@ -34,6 +34,7 @@ class Served:
         if full:
             train_idx, eval_idx = order, order[: REAL_SIZES[False]]
         self.full = full
+        self.fast = True  # pre-decoded batches where the transform allows (off: the plain per-image path)
         self.train = (images[train_idx].clone(), targets[train_idx].clone())
         self.eval = (images[eval_idx].clone(), targets[eval_idx].clone())
 
@@ -61,7 +62,7 @@ def make_dataset_class(served: Served, on_create):
             # the shortened set as it would on the full one: indices past the subset wrap around
             if isinstance(index, int) and len(self.data) <= index < REAL_SIZES[bool(self.train)]:
                 index %= len(self.data)
-            fast = predecoded(self) if isinstance(index, int) else None
+            fast = predecoded(self) if served.fast and isinstance(index, int) else None
             if fast is None:
                 return super().__getitem__(index)
             images, rest = fast

@@ -98,12 +98,13 @@ class Cgroup:
 
     @classmethod
     def leftovers(cls) -> list["Cgroup"]:
-        """Job cgroups that a killed grader never removed."""
+        """Job cgroups that a killed grader never removed: never those of a grader still running (a batch
+        beside this one), whose pid starts the job's name."""
         found = []
         parents = [CGROUP_ROOT / "grader"] if (CGROUP_ROOT / "cgroup.controllers").exists() else \
             [CGROUP_ROOT / c / "grader" for c in ("memory", "pids", "cpu")]
         names = {d.name for p in parents if p.is_dir() for d in p.iterdir() if d.is_dir()}
-        for name in sorted(names):
+        for name in sorted(n for n in names if not _owner_alive(n)):
             cg = cls.__new__(cls)
             cg.v2 = len(parents) == 1
             cg.dirs = {("unified" if cg.v2 else p.parent.name): p / name for p in parents if (p / name).is_dir()}
@@ -221,7 +222,7 @@ class ProcessSandbox(Sandbox):
         return args + ["--remount-ro", "/", "--chdir", "/sandbox/work", sys.executable, "-m", job.module, "/sandbox"]
 
     def run(self, job: Job) -> Result:
-        job_id = uuid.uuid4().hex[:12]
+        job_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the owner's pid: clean() spares a live grader's jobs
         stage_dir = tempfile.mkdtemp(prefix="grader-stage-") if self.root else None
         cgroup = None
         try:
@@ -258,6 +259,11 @@ def clean() -> int:
         cg.kill_all()
         cg.remove()
     return len(leftovers)
+
+
+def _owner_alive(job_id: str) -> bool:
+    owner = job_id.split("-", 1)[0] if "-" in job_id else ""
+    return owner.isdigit() and Path(f"/proc/{owner}").exists()
 
 
 def _system_binds() -> list[str]:
