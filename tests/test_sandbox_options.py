@@ -1,5 +1,7 @@
 """The exact hardening each backend asks for, and backend selection: no engine needed."""
 
+import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from grader import sandbox
 from grader.rubric import Limits
 from grader.sandbox import Job, Settings
-from grader.sandbox.docker import LABEL, DockerSandbox
+from grader.sandbox.docker import LABEL, OWNER_LABEL, DockerSandbox, owner_alive
 from grader.sandbox.process import ProcessSandbox, python_paths
 
 
@@ -32,7 +34,7 @@ def test_docker_hardening_arguments():
     assert all("size=512m" in v and "nosuid" in v for v in o["tmpfs"].values())
     limits = {u["Name"]: u["Hard"] for u in o["ulimits"]}
     assert limits["nofile"] == 1024 and limits["fsize"] == 256 << 20 and limits["core"] == 0 and limits["cpu"] > 0
-    assert o["labels"][LABEL] == "1"
+    assert o["labels"][LABEL] == "1" and owner_alive(o["labels"])  # this grader, running
     [mount] = o["mounts"]
     assert mount["Target"] == "/sandbox/in/spec.json" and mount["ReadOnly"] is True and mount["Type"] == "bind"
     assert "device_requests" not in o
@@ -111,3 +113,11 @@ def test_unknown_and_unavailable_backends_say_how_to_fix(monkeypatch):
         sandbox.select("auto")
     assert "start docker" in str(err.value) and "install bubblewrap" in str(err.value)
     assert sandbox.select("none").name == "none"
+
+
+def test_clean_spares_only_containers_of_graders_still_running():
+    here = socket.gethostname()
+    assert owner_alive({OWNER_LABEL: f"{here}/{os.getpid()}"})
+    assert not owner_alive({OWNER_LABEL: f"{here}/999999999"})  # its grader was killed: a leftover
+    assert not owner_alive({OWNER_LABEL: f"another-host/{os.getpid()}"})  # a pid here says nothing there
+    assert not owner_alive({})  # an older grader's container, unlabelled

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -25,6 +26,7 @@ from grader.sandbox import Job, Result, Sandbox, Settings
 LABEL = "grader.sandbox"
 DATA_LABEL = "grader.data"
 HARNESS_LABEL = "grader.harness"  # digest of the in-sandbox code the image carries
+OWNER_LABEL = "grader.owner"  # host/pid of the grader that started the container: clean() spares live ones
 BAKED = {"train-images": data.FILES["train_images"], "train-labels": data.FILES["train_labels"]}
 
 
@@ -101,7 +103,7 @@ class DockerSandbox(Sandbox):
                      Ulimit(name="fsize", soft=lim.file_size_mb << 20, hard=lim.file_size_mb << 20),
                      Ulimit(name="core", soft=0, hard=0),
                      Ulimit(name="cpu", soft=job.cpu_seconds, hard=job.cpu_seconds)],
-            labels={LABEL: "1", "grader.job": job.module},
+            labels={LABEL: "1", "grader.job": job.module, OWNER_LABEL: f"{socket.gethostname()}/{os.getpid()}"},
             stdin_open=True,  # the supervisor's signing key arrives on stdin (it reads one line, then closes it)
             mounts=[Mount(target=f"/sandbox/in/{name}", source=os.path.realpath(host), type="bind", read_only=True)
                     for name, host in job.inputs.items()],
@@ -155,12 +157,19 @@ def _send(sock, data: bytes) -> None:
 
 
 def clean() -> int:
-    """Remove every container this grader left behind (they carry the label). Returns how many."""
+    """Remove the containers a killed grader left behind (they carry the label), never those of a grader
+    still running on this host (a batch beside this one). Returns how many."""
     gone = 0
     for container in client().containers.list(all=True, filters={"label": LABEL}):
-        container.remove(force=True)
-        gone += 1
+        if not owner_alive(container.labels or {}):
+            container.remove(force=True)
+            gone += 1
     return gone
+
+
+def owner_alive(labels: dict) -> bool:
+    host, _, pid = labels.get(OWNER_LABEL, "").rpartition("/")
+    return host == socket.gethostname() and pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], log=print) -> str:
