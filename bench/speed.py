@@ -40,6 +40,15 @@ REFERENCE = ROOT / "reference" / "solution.py"
 PHASES = ("sandbox_s", "import_s", "submission_s", "export_s", "evaluate_s", "total_s")
 
 
+def graded_commit() -> str:
+    """The commit of the grader this interpreter runs (a worktree's, when benchmarking an older one)."""
+    import grader
+
+    where = Path(grader.__file__).resolve().parent
+    return subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -178,8 +187,7 @@ def main() -> None:
     args = ap.parse_args()
     result: dict = {"bench": "speed", "cores": len(os.sched_getaffinity(0)),
                     "load_average_before": round(os.getloadavg()[0], 2),
-                    "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                             capture_output=True, text=True).stdout.strip()}
+                    "commit": graded_commit()}
     floor = import_floor(3)
     result["import_floor_s"] = round(floor, 2)
     log(f"import floor {floor:.2f} s")
