@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, data, report, rubric
+from grader import __version__, data, report, rubric, sandbox
 from grader.report import Status
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -466,8 +466,6 @@ def sandbox_group():
 @click.option("--image", default="grader:latest", show_default=True)
 def sandbox_status(image):
     """Say which backend --sandbox auto picks, and why the others are unavailable."""
-    from grader import sandbox
-
     settings = sandbox.Settings(image=image)
     for kind in ("docker", "process"):
         try:
@@ -484,16 +482,13 @@ def sandbox_status(image):
 
 @sandbox_group.command(name="clean")
 def sandbox_clean():
-    """Remove leftover sandbox containers (by label) and cgroups of jobs that were killed."""
-    from grader.sandbox import docker as docker_sandbox
-    from grader.sandbox import process
+    """Remove leftover sandbox containers (by label) and cgroups of jobs whose grader was killed.
 
-    removed = process.clean()
-    try:
-        removed += docker_sandbox.clean()
-    except Exception as exc:  # no engine: nothing to clean there
-        _log(f"docker: skipped ({type(exc).__name__})")
-    click.echo(f"removed {removed} leftover sandbox(es)")
+    \b
+    Example:
+      grader sandbox clean     # after a batch was killed with SIGKILL; a batch still running is spared
+    """
+    click.echo(f"removed {sandbox.clean_leftovers(log=_log)} leftover sandbox(es)")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from grader import cli, formats
 from grader.batch.executor import LocalPool, Settings, Work
 from grader.report import Report
 from grader.rubric import Rubric
+from grader.sandbox.process import Cgroup
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -160,13 +161,26 @@ def test_a_worker_that_dies_costs_its_submission_not_the_batch(real_data, monkey
     pool = LocalPool(Settings(rubric=Rubric().model_dump(mode="json"), sandbox="process", device="cpu"), jobs=1)
     sleeper = Work("sleeper", "sleeper.py", b"import time\ntime.sleep(600)\n")
 
+    killed = []
+
     def kill_when_busy():
         while not pool.busy:
             time.sleep(0.1)
         time.sleep(1)
+        killed.append(pool.workers[0].pid)
         pool.workers[0].kill()
 
     threading.Thread(target=kill_when_busy, daemon=True).start()
     got = {w.key: json.loads(rep) for w, rep in pool.run([sleeper, Work("syntax", "s.py", SYNTAX)])}
     assert got["sleeper"]["status"] == "internal_error" and "died" in got["sleeper"]["message"]
     assert got["syntax"]["status"] == "syntax_error"
+    if os.geteuid() == 0:  # its sandbox was killed and removed, not left to run to its deadline
+        assert not [c for c in Cgroup.leftovers() if any(f"/{killed[0]}-" in str(d) for d in c.dirs.values())]
+        assert not [p for p in Path("/proc").glob("[0-9]*") if _has_cgroup_of(p, killed[0])]
+
+
+def _has_cgroup_of(proc: Path, owner: int) -> bool:
+    try:
+        return f"/grader/{owner}-" in (proc / "cgroup").read_text()
+    except OSError:
+        return False

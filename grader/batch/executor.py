@@ -204,10 +204,13 @@ class LocalPool(Executor):
 
     def _reap_dead(self, shares, idle) -> Iterator[tuple[Work, str]]:
         """A worker that died mid-job (killed, out of host memory) costs that job, never the batch."""
+        from grader import sandbox
+
         for i, proc in enumerate(self.workers):
             if proc.is_alive() or i not in self.busy:
                 continue
             done = self.busy.pop(i)
+            sandbox.clean_leftovers()  # its sandbox would run on to its deadline: nobody reads it any more
             if self.abandoned:  # killed on purpose: it stays ungraded, and the next run grades it
                 continue
             yield done, failure_report(done, f"the worker grading it died (exit {proc.exitcode})", self.settings)

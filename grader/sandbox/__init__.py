@@ -109,3 +109,16 @@ def select(name: str = "auto", settings: Settings | None = None) -> Sandbox:
         raise SandboxUnavailable(f"the {name} sandbox is not available: {reasons[0].split(': ', 1)[1]}")
     raise SandboxUnavailable("no sandbox is available here.\n  " + "\n  ".join(reasons) +
                              "\nTo grade your own code without isolation, pass --sandbox none.")
+
+
+def clean_leftovers(log=lambda message: None) -> int:
+    """Kill and remove what graders that are gone left running: process-sandbox cgroups and Docker containers
+    (never those of a grader still running). Returns how many."""
+    from grader.sandbox import docker, process
+
+    removed = process.clean()
+    try:
+        removed += docker.clean()
+    except Exception as exc:  # no engine: nothing to clean there
+        log(f"docker: skipped ({type(exc).__name__})")
+    return removed
