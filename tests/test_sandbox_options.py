@@ -121,3 +121,12 @@ def test_clean_spares_only_containers_of_graders_still_running():
     assert not owner_alive({OWNER_LABEL: f"{here}/999999999"})  # its grader was killed: a leftover
     assert not owner_alive({OWNER_LABEL: f"another-host/{os.getpid()}"})  # a pid here says nothing there
     assert not owner_alive({})  # an older grader's container, unlabelled
+
+
+@pytest.mark.parametrize("cpus, warm, threads", [(2, True, 1), (2, False, 2), (1, True, 1), (4, True, 3), (1.5, False, 2)])
+def test_torch_threads_leave_a_core_to_the_evaluator_warming_up_beside_them(cpus, warm, threads):
+    from grader.grade import Grader, Options
+
+    grader = Grader.__new__(Grader)  # no data, no backend: only the thread count is computed
+    grader.cpus, grader.options = cpus, Options(warm_evaluator=warm)
+    assert grader.threads == threads
