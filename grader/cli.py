@@ -40,8 +40,8 @@ class Jobs(click.ParamType):
     name = "N|auto"
 
     def convert(self, value, param, ctx):
-        if value in (None, "auto") or isinstance(value, int):
-            return None if value == "auto" else value
+        if value is None or value == "auto":
+            return None
         if str(value).isdigit() and int(value) >= 1:
             return int(value)
         self.fail(f"{value!r} is neither a number of jobs (1 or more) nor 'auto'", param, ctx)

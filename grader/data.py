@@ -124,11 +124,16 @@ def import_from(source: Path, dest: Path) -> DataStatus:
         raise DataMissing(f"cannot import from {source}: " + "; ".join(st.problems))
     dest.mkdir(parents=True, exist_ok=True)
     for role, path in st.files.items():
-        dims, payload = idx.read(path)
-        tmp = dest / (FILES[role] + ".part")
-        idx.write(tmp, dims, payload)
-        tmp.replace(dest / FILES[role])
+        _write_raw(path, dest / FILES[role])
     return status(dest)
+
+
+def _write_raw(source: Path, dest: Path) -> None:
+    """`source` (raw or gzipped) decompressed into `dest`, renamed into place last: a reader running
+    beside (another grader) never sees a half-written file."""
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}.part")
+    idx.write(tmp, *idx.read(source))
+    tmp.replace(dest)
 
 
 def download(dest: Path) -> DataStatus:
@@ -172,9 +177,7 @@ def decompressed(path: Path) -> Path:
         return raw
     try:
         raw.parent.mkdir(parents=True, exist_ok=True)
-        tmp = raw.with_name(f"{raw.name}.{os.getpid()}.part")
-        idx.write(tmp, *idx.read(path))
-        tmp.replace(raw)  # atomic: parallel graders never read a half-written copy
+        _write_raw(path, raw)
         return raw
     except OSError:
         return path
