@@ -21,7 +21,7 @@ from grader import cli, formats
 from grader.batch.executor import LocalPool, Settings, Work
 from grader.report import Report
 from grader.rubric import Rubric
-from grader.sandbox.process import Cgroup
+from grader.sandbox.process import Cgroup, job_owners
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -176,11 +176,4 @@ def test_a_worker_that_dies_costs_its_submission_not_the_batch(real_data, monkey
     assert got["syntax"]["status"] == "syntax_error"
     if os.geteuid() == 0:  # its sandbox was killed and removed, not left to run to its deadline
         assert not [c for c in Cgroup.leftovers() if any(f"/{killed[0]}-" in str(d) for d in c.dirs.values())]
-        assert not [p for p in Path("/proc").glob("[0-9]*") if _has_cgroup_of(p, killed[0])]
-
-
-def _has_cgroup_of(proc: Path, owner: int) -> bool:
-    try:
-        return f"/grader/{owner}-" in (proc / "cgroup").read_text()
-    except OSError:
-        return False
+        assert not [p for p in Path("/proc").glob("[0-9]*") if killed[0] in job_owners(p)]

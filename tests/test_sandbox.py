@@ -6,7 +6,6 @@ backend fails the run instead of skipping it.
 """
 
 import os
-import re
 import socket
 import subprocess
 import threading
@@ -23,7 +22,7 @@ from grader.rubric import Rubric
 from grader.sandbox import Settings
 from grader.sandbox import docker as docker_sandbox
 from grader.sandbox.docker import DockerSandbox
-from grader.sandbox.process import Cgroup, ProcessSandbox
+from grader.sandbox.process import Cgroup, ProcessSandbox, job_owners
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -69,12 +68,8 @@ def leftover_processes() -> list[str]:
 
 def _other_graders(proc: Path) -> bool:
     """A sandbox of another grader that is still running on this machine (its pid starts the job's cgroup)."""
-    try:
-        groups = (proc / "cgroup").read_text()
-    except OSError:
-        return False
-    owners = re.findall(r"/grader/(\d+)-", groups)
-    return bool(owners) and all(o != str(os.getpid()) and Path(f"/proc/{o}").exists() for o in owners)
+    owners = job_owners(proc)
+    return bool(owners) and all(o != os.getpid() and Path(f"/proc/{o}").exists() for o in owners)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -264,6 +265,15 @@ def clean() -> int:
 def _owner_alive(job_id: str) -> bool:
     owner = job_id.split("-", 1)[0] if "-" in job_id else ""
     return owner.isdigit() and Path(f"/proc/{owner}").exists()
+
+
+def job_owners(proc_dir: Path) -> list[int]:
+    """The pids of the graders whose job cgroups hold this process (none for a process outside them)."""
+    try:
+        groups = (proc_dir / "cgroup").read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in re.findall(r"/grader/(\d+)-", groups)]
 
 
 def _system_binds() -> list[str]:
