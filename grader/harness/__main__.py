@@ -244,7 +244,8 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
     facts["preprocess"] = prep
     batch = max(1, min(int(inputs.shape[0]), 1024))
     facts["batch"] = batch
-    more, blob, fmt = network.export(module, prep, served.eval[0], batch)
+    more, blob, fmt = network.export(module, prep, served.eval[0], batch,
+                                     net if isinstance(module, network.Replayed) else None)
     facts.update(more, format=fmt)
     if blob is not None and len(blob) > network.MAX_ARTIFACT_BYTES:
         facts["export_error"] = f"the exported model is {len(blob) >> 20} MB, over the limit"
