@@ -9,13 +9,19 @@ set (torch.export's deserializer, which imports torch._dynamo, only once a model
 the host to drop ROOT/in/pending/request.json (and model.pt2 beside it), or a request saying
 {"cancel": true} when the run produced no model.
 
-Usage: python -m grader.evaluate ROOT   (prints one JSON line)
+A batch worker keeps one evaluator running instead (`--serve`): it imports torch once and scores the
+models of every submission the worker grades, each in a forked child (see serve).
+
+Usage: python -m grader.evaluate ROOT                        (prints one JSON line)
+       python -m grader.evaluate ROOT --serve [--isolated]   (one request per stdin line, one answer per line)
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -77,6 +83,69 @@ def wait_for(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def answer(model_path: Path, images, targets, req: dict) -> dict:
+    try:
+        return evaluate(model_path, images, targets, req["preprocess"], int(req["batch"]), req.get("format", "export"))
+    except Exception as exc:  # reported as the learns check's reason
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        return {"error": f"{type(exc).__name__}: {first}"}
+
+
+def serve(pending: Path, images, targets, isolated: bool) -> None:
+    """Score one model per request line on stdin, {"n": N, ...} with pending/model-N.bin beside it, until
+    stdin closes; answer {"n": N, ...result} on stdout.
+
+    Each model is loaded and run in a forked child, so nothing one student's file does (a crafted file that
+    exploits a deserializer) reaches the next student's evaluation: the child cannot write to stdout or read
+    stdin, this process is not dumpable (the child cannot ptrace it or open its fds), and whatever the child
+    left running is killed before the answer goes out."""
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    for line in sys.stdin:
+        req = json.loads(line)
+        n = int(req["n"])
+        result = _in_child(lambda: answer(pending / f"model-{n}.bin", images, targets, req), isolated)
+        print(json.dumps({"n": n, **result}), flush=True)
+
+
+def _in_child(work, isolated: bool) -> dict:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setpgid(0, 0)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.write(w, json.dumps(work()).encode())  # a few hundred bytes: well under a pipe's buffer
+        finally:
+            os._exit(0)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    _kill_leftovers(pid, isolated)
+    with os.fdopen(r, "rb") as fh:
+        data = fh.read()
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"error": f"the evaluation process died (wait status {status})"}
+
+
+def _kill_leftovers(child: int, isolated: bool) -> None:
+    """The child's process group; in a sandbox of its own (a pid namespace), every process but its init
+    and this one, since a process can leave its group."""
+    targets = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())] if isolated else []
+    try:
+        os.killpg(child, signal.SIGKILL)
+    except OSError:
+        pass
+    for p in targets:
+        try:
+            os.kill(int(p), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def main() -> None:
     inputs = Path(sys.argv[1]) / "in"
     import torch
@@ -85,17 +154,14 @@ def main() -> None:
 
     torch.set_num_threads(1)
     images, targets = load_test_set(inputs / "test-images", inputs / "test-labels")
+    if "--serve" in sys.argv[2:]:
+        serve(inputs / "pending", images, targets, isolated="--isolated" in sys.argv[2:])
+        return
     req = wait_for(inputs / "pending" / "request.json")
     if req.get("cancel"):
         print(json.dumps({"cancelled": True}), flush=True)
         return
-    try:
-        result = evaluate(inputs / "pending" / "model.pt2", images, targets, req["preprocess"], int(req["batch"]),
-                          req.get("format", "export"))
-    except Exception as exc:  # reported as the learns check's reason
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        result = {"error": f"{type(exc).__name__}: {first}"}
-    print(json.dumps(result), flush=True)
+    print(json.dumps(answer(inputs / "pending" / "model.pt2", images, targets, req)), flush=True)
 
 
 if __name__ == "__main__":

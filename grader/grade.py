@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import checks, curve, data, reference, sandbox, static, submission
+from grader import checks, curve, data, held_out, reference, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
@@ -51,6 +51,8 @@ class Options:
     # serve recognised transforms (ToTensor, Normalize) from tensors decoded once; off: torchvision's
     # per-image path, for the test that shows both give every example the same verdict
     fast_data: bool = True
+    # one held-out evaluator kept running for all the submissions this Grader grades (a batch worker)
+    evaluator_service: bool = False
 
 
 def resolve_device(device: str) -> str:
@@ -92,6 +94,12 @@ class Grader:
             raise SetupError(str(exc)) from exc
         self.files = files or self._find_data(log)
         self.rubric_digest = digest(self.rubric, opts.seed, opts.timeout)
+        self.service = held_out.Service(self.backend, self.files, limits) if opts.evaluator_service else None
+
+    def close(self) -> None:
+        """Stop what this Grader keeps running between submissions (the evaluator service)."""
+        if self.service is not None:
+            self.service.close()
 
     def _find_data(self, log) -> dict[str, Path]:
         opts = self.options
@@ -171,14 +179,18 @@ class Grader:
                               device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
-            warm = self.options.warm_evaluator
+            warm = self.options.warm_evaluator and self.service is None
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if warm else None
             trace = None
             try:
                 result = self.backend.run(job)
                 trace = Trace.from_stream(result.stdout, key)
             finally:
-                _hand_over(pending, trace)
+                if self.service is None:
+                    _hand_over(pending, trace)
+            if self.service is not None:
+                evaluation = self.service.evaluate(trace) if _has_model(trace) else None
+                return Observation(trace, result, evaluation, job)
             if evaluator is None and _has_model(trace):
                 evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
@@ -204,7 +216,8 @@ class Grader:
         so busy threads never outnumber cores. Measured on 2 cores: the reference trains in 1.9 s on one
         thread and 2.5 s on two; a CNN, 3.8 s against 3.8 s."""
         cores = max(1, math.ceil(self.cpus))
-        return max(1, cores - 1) if self.options.warm_evaluator else cores
+        warming = self.options.warm_evaluator and not self.options.evaluator_service
+        return max(1, cores - 1) if warming else cores
 
     def _evaluator_job(self, pending: Path, limits) -> sandbox.Job:
         """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""

@@ -72,7 +72,8 @@ def make_grader(settings: Settings):
     opts = Options(rubric=Rubric.model_validate(settings.rubric), device=settings.device,
                    data_dir=Path(settings.data_dir) if settings.data_dir else None, seed=settings.seed,
                    timeout=settings.timeout, sandbox=settings.sandbox, image=settings.image, jobs=settings.jobs,
-                   allow_download=False, warm_evaluator=len(os.sched_getaffinity(0)) / max(1, settings.jobs) >= 2)
+                   allow_download=False, warm_evaluator=len(os.sched_getaffinity(0)) / max(1, settings.jobs) >= 2,
+                   evaluator_service=True)
     return Grader(opts)
 
 
@@ -138,11 +139,14 @@ def _worker(index: int, cores: set[int] | None, settings: Settings, parent: int,
         outbox.put(("setup", index, None, f"{type(exc).__name__}: {exc}"))
         return
     outbox.put(("ready", index, None, None))
-    while (work := inbox.get()) is not None:
-        try:
-            outbox.put(("done", index, work.key, grade_bytes(grader, work)))
-        except Exception:
-            outbox.put(("error", index, work.key, traceback.format_exc(limit=3)))
+    try:
+        while (work := inbox.get()) is not None:
+            try:
+                outbox.put(("done", index, work.key, grade_bytes(grader, work)))
+            except Exception:
+                outbox.put(("error", index, work.key, traceback.format_exc(limit=3)))
+    finally:
+        grader.close()
 
 
 class SetupFailed(Exception):

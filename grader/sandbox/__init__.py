@@ -11,11 +11,13 @@ the grader never learns which backend ran, except to write its name and enforced
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterator
 
 from grader.rubric import Limits
 
@@ -28,13 +30,17 @@ class SandboxUnavailable(Exception):
 
 @dataclass
 class Job:
-    module: str  # run as `python -m MODULE ROOT`
+    module: str  # run as `python -m MODULE ROOT [ARGS]`
     inputs: dict[str, Path]  # name -> host file, appears read-only at ROOT/in/NAME
     limits: Limits
     timeout_s: float  # hard wall clock for the whole sandbox; the supervisor's own deadlines come first
     device: str = "cpu"
     cpus: float = 1.0
     stdin: bytes = b""  # written to the sandboxed process's stdin, then closed (the supervisor's signing key)
+    args: tuple[str, ...] = ()
+
+    def command(self, python: str, root: str) -> list[str]:
+        return [python, "-m", self.module, root, *self.args]
 
     @property
     def cpu_seconds(self) -> int:
@@ -51,6 +57,55 @@ class Result:
     timed_out: bool = False  # killed by the host's hard deadline
     oom: bool = False  # the memory limit was hit (container or cgroup says so)
     notes: list[str] = field(default_factory=list)
+
+
+class Running:
+    """A sandboxed process that keeps running (a service): requests go in on its stdin, answers come back
+    as lines on its stdout. `stop` kills it and removes what its sandbox left."""
+
+    STDERR_TAIL = 8192
+
+    def __init__(self, write: Callable[[bytes], None], chunks: Iterator[bytes], stop: Callable[[], None],
+                 errors: Iterator[bytes] = iter(())):
+        self._write, self._stop = write, stop
+        self._lines: queue.Queue = queue.Queue()
+        self.stderr = b""
+        threading.Thread(target=self._read, args=(chunks,), daemon=True).start()
+        threading.Thread(target=self._read_errors, args=(errors,), daemon=True).start()
+
+    def _read(self, chunks: Iterator[bytes]) -> None:
+        buf = b""
+        try:
+            for chunk in chunks:
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    self._lines.put(line)
+        except Exception:  # the stream broke: the same as the process ending
+            pass
+        self._lines.put(None)
+
+    def _read_errors(self, chunks: Iterator[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                self.stderr = (self.stderr + chunk)[-self.STDERR_TAIL:]
+        except Exception:
+            pass
+
+    def send(self, data: bytes) -> None:
+        self._write(data)
+
+    def readline(self, timeout: float) -> bytes | None:
+        """The next line; None once the process has ended (or after `timeout` seconds)."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        """Kill it and clean up (once: later calls do nothing)."""
+        stop, self._stop = self._stop, lambda: None
+        stop()
 
 
 class Sandbox(ABC):
@@ -71,6 +126,11 @@ class Sandbox(ABC):
 
     @abstractmethod
     def run(self, job: Job) -> Result: ...
+
+    @abstractmethod
+    def start(self, job: Job) -> Running:
+        """Run the job as a service: like `run`, but stdin stays open and the caller stops it. The job's
+        timeout_s does not apply; the caller owns the deadlines."""
 
     def enforced(self, job: Job) -> dict:
         """The limits this backend really enforces, for the report."""

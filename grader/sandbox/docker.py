@@ -21,7 +21,7 @@ from pathlib import Path
 import grader
 from grader import data
 from grader.harness import idx
-from grader.sandbox import Job, Result, Sandbox, Settings
+from grader.sandbox import Job, Result, Running, Sandbox, Settings
 
 LABEL = "grader.sandbox"
 DATA_LABEL = "grader.data"
@@ -84,7 +84,7 @@ class DockerSandbox(Sandbox):
         lim = job.limits
         tmpfs = f"rw,nosuid,nodev,size={lim.tmpfs_mb}m,uid=65534,gid=65534,mode=0700"
         options = dict(
-            command=["python", "-m", job.module, "/sandbox"],
+            command=job.command("python", "/sandbox"),
             user="65534:65534",
             working_dir="/sandbox/work",
             environment={"HOME": "/sandbox/work"},
@@ -146,6 +146,28 @@ class DockerSandbox(Sandbox):
             return Result(out, err, code, wall, timed_out=timed_out, oom=oom)
         finally:
             container.remove(force=True)
+
+
+    def start(self, job: Job) -> Running:
+        container = self.client.containers.create(self.settings.image, name=f"grader-{uuid.uuid4().hex[:12]}",
+                                                  **self.container_options(job))
+        try:
+            stdin = getattr(container.attach_socket(params={"stdin": 1, "stream": 1}), "_sock", None)
+            container.start()
+            out = container.logs(stdout=True, stderr=False, stream=True, follow=True)
+            err = container.logs(stdout=False, stderr=True, stream=True, follow=True)
+        except BaseException:
+            container.remove(force=True)
+            raise
+
+        def stop() -> None:
+            try:
+                stdin.close()
+            finally:
+                container.remove(force=True)
+
+        stdin.sendall(job.stdin)
+        return Running(stdin.sendall, out, stop, err)
 
 
 def _send(sock, data: bytes) -> None:

@@ -25,8 +25,8 @@ import uuid
 from pathlib import Path
 
 import grader
-from grader.sandbox import Job, Result, Sandbox, Settings
-from grader.sandbox.local import communicate
+from grader.sandbox import Job, Result, Running, Sandbox, Settings
+from grader.sandbox.local import communicate, running
 
 SANDBOX_UID = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -220,12 +220,21 @@ class ProcessSandbox(Sandbox):
         if job.device == "cuda":
             for dev in NVIDIA_DEVICES:
                 args += ["--dev-bind-try", dev, dev]
-        return args + ["--remount-ro", "/", "--chdir", "/sandbox/work", sys.executable, "-m", job.module, "/sandbox"]
+        return args + ["--remount-ro", "/", "--chdir", "/sandbox/work", *job.command(sys.executable, "/sandbox")]
 
-    def run(self, job: Job) -> Result:
+    def _launch(self, job: Job):
+        """Start the job's sandbox; returns the process and the clean-up that kills what is left of it."""
         job_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the owner's pid: clean() spares a live grader's jobs
         stage_dir = tempfile.mkdtemp(prefix="grader-stage-") if self.root else None
         cgroup = None
+
+        def cleanup() -> None:
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
+            if stage_dir:
+                os.rmdir(stage_dir)
+
         try:
             if stage_dir:
                 os.chmod(stage_dir, 0o755)
@@ -235,20 +244,28 @@ class ProcessSandbox(Sandbox):
                 cgroup = Cgroup(job_id, job.limits.memory_mb, job.limits.pids, job.cpus)
             plan = {"stage_dir": stage_dir, "sources": sources, "cgroups": cgroup.procs if cgroup else [],
                     "rlimits": self._rlimits(job), "argv": (_setpriv(SANDBOX_UID) if self.root else []) + args}
-            started = time.monotonic()
             proc = subprocess.Popen([sys.executable, "-I", str(STAGE_SCRIPT), json.dumps(plan)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
                                     start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        except BaseException:
+            cleanup()
+            raise
+        return proc, cgroup, cleanup
+
+    def run(self, job: Job) -> Result:
+        started = time.monotonic()
+        proc, cgroup, cleanup = self._launch(job)
+        try:
             out, err, timed_out = communicate(proc, job.timeout_s, job.stdin)
             wall = time.monotonic() - started
             oom = cgroup.oom_killed() if cgroup else False
             return Result(out, err, proc.returncode, wall, timed_out=timed_out, oom=oom)
         finally:
-            if cgroup is not None:
-                cgroup.kill_all()
-                cgroup.remove()
-            if stage_dir:
-                os.rmdir(stage_dir)
+            cleanup()
+
+    def start(self, job: Job) -> Running:
+        proc, _, cleanup = self._launch(job)
+        return running(proc, job.stdin, cleanup)
 
 
 def clean() -> int:
