@@ -48,9 +48,10 @@ class Options:
     # start the evaluator while the submission trains (saves its torch import) only where it has a core of
     # its own; a batch job with one core would take that time from its own training
     warm_evaluator: bool = True
-    # serve recognised transforms (ToTensor, Normalize) from tensors decoded once; off: torchvision's
-    # per-image path, for the test that shows both give every example the same verdict
-    fast_data: bool = True
+    # the harness's fast path: recognised transforms (ToTensor, Normalize) served from tensors decoded once,
+    # torch._dynamo deferred, the network exported as its tape. Off: torchvision's per-image path, dynamo
+    # imported as usual, torch.export; for the test that shows both give every example the same verdict
+    fast_path: bool = True
     # one held-out evaluator kept running for all the submissions this Grader grades (a batch worker)
     evaluator_service: bool = False
 
@@ -206,7 +207,7 @@ class Grader:
             # CPU seconds per thread: idle torch threads spin, so a busy machine inflates CPU time per thread
             "cpu_timeout_s": limits.timeout_s * self.threads,
             "timeout_s": limits.timeout_s * limits.wall_factor,
-            "grace_s": limits.grace_s, "full_size": full, "fast_data": self.options.fast_data,
+            "grace_s": limits.grace_s, "full_size": full, "fast_path": self.options.fast_path,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 

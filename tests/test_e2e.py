@@ -84,10 +84,11 @@ def _verdict(rep) -> tuple:
 @pytest.mark.slow
 def test_plain_data_path_gives_every_example_the_same_verdict(real_data, verdicts):
     """The fast path serves recognised transforms from tensors decoded once (tests/test_predecoded.py shows
-    them bit for bit equal to torchvision's); here every example, graded through torchvision's per-image
-    path, gets the same status, failed checks, score and held-out accuracy. Slow: it grades every example
-    a second time. Run: pytest -m slow tests/test_e2e.py"""
-    plain = grade_all(real_data, fast_data=False)
+    them bit for bit equal to torchvision's), defers torch._dynamo and exports the network as its tape;
+    here every example, graded through torchvision's per-image path with dynamo imported as usual and
+    torch.export, gets the same status, failed checks, score and held-out accuracy. Slow: it grades every
+    example a second time. Run: pytest -m slow tests/test_e2e.py"""
+    plain = grade_all(real_data, fast_path=False)
     differ = {f: (_verdict(verdicts[f]), _verdict(plain[f])) for f in verdicts
               if _verdict(verdicts[f]) != _verdict(plain[f])}
     assert not differ, differ

@@ -6,12 +6,11 @@ pool's place by implementing `Executor.run`.
 
 The local pool runs `Grader.grade` (the same engine as `grader check`) in N worker processes. Fairness on
 a small machine: each job's sandboxes get `cores / N` CPUs (torch threads to match), and each worker is
-pinned to its own share of the cores. The held-out evaluator
-is a second sandboxed process per job: `grader check` starts it while the submission trains (it has a
-spare core), but a job with a single core starts it after the training, so that each job has one busy
-process at a time and `--jobs 2` on 2 cores runs 2 busy grading threads, not 4 (measured: README,
-"Grading a class"). Docker containers are not children of the worker, so there only the per-
-container CPU quota applies.
+pinned to its own share of the cores. Each worker keeps one held-out
+evaluator running for all its submissions (grader/held_out.py): it waits while a submission trains and
+scores the model afterwards, so each job has one busy process at a time and `--jobs 2` on 2 cores runs 2
+busy grading threads, not 4 (measured: README, "Grading a class"). Docker containers are not children of
+the worker, so there only the per-container CPU quota applies.
 """
 
 from __future__ import annotations

@@ -117,7 +117,9 @@ def main() -> None:
 
     from grader.harness import dynamo_deferred
 
-    dynamo_deferred.install(torch)
+    fast = bool(spec.get("fast_path", True))
+    if fast:
+        dynamo_deferred.install(torch)
     torchvision = dynamo_deferred.import_torchvision()
 
     from grader.harness import mnist, network
@@ -141,7 +143,7 @@ def main() -> None:
         pass
     served = mnist.Served(spec["train_images"], spec["train_labels"], spec["train_examples"],
                           spec["eval_examples"], seed, full=bool(spec.get("full_size")))
-    served.fast = bool(spec.get("fast_data", True))
+    served.fast = fast
     inst = Instrumentation(rec, served)
     inst.install()
     rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))
@@ -169,7 +171,7 @@ def main() -> None:
 
     t = time.monotonic()
     inst.optimizer_summaries()
-    facts, blob = final_model(inst, served)
+    facts, blob = final_model(inst, served, tape_export=fast)
     rec.emit("model", force=True, **facts)
     if blob is not None:
         rec.emit("artifact", force=True, name="model.bin", b64=network.encode(blob))
@@ -200,7 +202,7 @@ def _built_model():
     return best, NeverCalled, 0.0
 
 
-def final_model(inst, served) -> tuple[dict, bytes | None]:
+def final_model(inst, served, tape_export: bool = True) -> tuple[dict, bytes | None]:
     """The trained network (see harness/model.py), what it is, and its export for held-out evaluation."""
     import torch
 
@@ -249,7 +251,7 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
     batch = max(1, min(int(inputs.shape[0]), 1024))
     facts["batch"] = batch
     more, blob, fmt = network.export(module, prep, served.eval[0], batch,
-                                     net if isinstance(module, network.Replayed) else None)
+                                     net if tape_export and isinstance(module, network.Replayed) else None)
     facts.update(more, format=fmt)
     if blob is not None and len(blob) > network.MAX_ARTIFACT_BYTES:
         facts["export_error"] = f"the exported model is {len(blob) >> 20} MB, over the limit"

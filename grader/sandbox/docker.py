@@ -147,12 +147,11 @@ class DockerSandbox(Sandbox):
         finally:
             container.remove(force=True)
 
-
     def start(self, job: Job) -> Running:
         container = self.client.containers.create(self.settings.image, name=f"grader-{uuid.uuid4().hex[:12]}",
                                                   **self.container_options(job))
         try:
-            stdin = getattr(container.attach_socket(params={"stdin": 1, "stream": 1}), "_sock", None)
+            stdin = _raw(container.attach_socket(params={"stdin": 1, "stream": 1}))
             container.start()
             out = container.logs(stdout=True, stderr=False, stream=True, follow=True)
             err = container.logs(stdout=False, stderr=True, stream=True, follow=True)
@@ -170,8 +169,12 @@ class DockerSandbox(Sandbox):
         return Running(stdin.sendall, out, stop, err)
 
 
+def _raw(sock):
+    return getattr(sock, "_sock", sock)  # the SDK wraps the socket in a SocketIO
+
+
 def _send(sock, data: bytes) -> None:
-    raw = getattr(sock, "_sock", sock)  # the SDK wraps the socket in a SocketIO
+    raw = _raw(sock)
     try:
         raw.sendall(data)
     finally:
