@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from grader.harness import network, portable
 from grader.harness.network import Replayed
-from grader.harness.tape import Tape, slice_network
+from test_network import sliced
 
 
 class Spellings(nn.Module):
@@ -44,14 +44,8 @@ class Conv(nn.Module):
         return self.fc(torch.flatten(F.max_pool2d(F.relu(self.bn(self.conv(x))), 2), 1))
 
 
-def sliced(model, x):
-    params = {id(p) for p in model.parameters()}
-    tape = Tape()
-    with tape:
-        loss = F.cross_entropy(model(x), torch.arange(len(x)) % 10)
-    net, why = slice_network(tape, params, root=loss)
-    assert net is not None, why
-    return net
+def sliced_net(model, x):
+    return sliced(model, {id(p) for p in model.parameters()}, x)
 
 
 @pytest.mark.parametrize("model", [Spellings(), Conv(),
@@ -59,7 +53,7 @@ def sliced(model, x):
                          ids=["spellings", "conv", "sequential"])
 def test_the_evaluator_replays_exactly_what_the_harness_sliced(model):
     torch.manual_seed(0)
-    net = sliced(model, torch.rand(8, 1, 28, 28))
+    net = sliced_net(model, torch.rand(8, 1, 28, 28))
     with torch.no_grad():  # trained further after the recorded step: the artifact carries the final values
         for p in model.parameters():
             p.add_(0.01)
@@ -71,7 +65,7 @@ def test_the_evaluator_replays_exactly_what_the_harness_sliced(model):
 
 def test_export_writes_the_tape_and_falls_back_to_torch_export_for_what_it_cannot_carry():
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
-    net = sliced(model, torch.rand(8, 1, 28, 28))
+    net = sliced_net(model, torch.rand(8, 1, 28, 28))
     raw = (torch.rand(20, 28, 28) * 255).to(torch.uint8)
     prep = {"scale": 1.0, "shift": 0.0, "shape": list(net.input.shape[1:]), "dtype": "float32"}
     facts, blob, fmt = network.export(Replayed(net), prep, raw, 8, net)
