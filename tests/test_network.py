@@ -70,6 +70,7 @@ def test_preprocessing_is_fitted_on_rows_that_match_served_images():
     assert prep is not None, why
     assert prep["matched"] == 8 and prep["scale"] == pytest.approx(2.0, abs=0.02)
     assert prep["shift"] == pytest.approx(-1.0, abs=0.02) and prep["shape"] == [784]
+    assert learn_preprocessing(rows, pool, chunk=7) == (prep, "")  # compared a few images at a time: the same
     assert learn_preprocessing(torch.randn(4, 784), pool)[0] is None  # nothing matches: say so, guess nothing
 
 
