@@ -77,8 +77,14 @@ def test_example_gets_its_expected_verdict(verdicts, example):
 
 
 def _verdict(rep) -> tuple:
-    return (rep.status.value, sorted(c.id for c in rep.checks if not c.passed), rep.score,
-            rep.training.accuracy) if not isinstance(rep, Exception) else (repr(rep),)
+    if isinstance(rep, Exception):
+        return (repr(rep),)
+    failed = sorted(c.id for c in rep.checks if not c.passed)
+    if rep.status == Status.timeout:
+        # a program that never ends is graded on what it did within its CPU budget: a faster path gets it
+        # further (more epochs of partial credit, a better-trained model), so only its verdict must agree
+        return rep.status.value, failed
+    return rep.status.value, failed, rep.score, rep.training.accuracy
 
 
 @pytest.mark.slow
@@ -86,8 +92,9 @@ def test_plain_data_path_gives_every_example_the_same_verdict(real_data, verdict
     """The fast path serves recognised transforms from tensors decoded once (tests/test_predecoded.py shows
     them bit for bit equal to torchvision's), defers torch._dynamo and exports the network as its tape;
     here every example, graded through torchvision's per-image path with dynamo imported as usual and
-    torch.export, gets the same status, failed checks, score and held-out accuracy. Slow: it grades every
-    example a second time. Run: pytest -m slow tests/test_e2e.py"""
+    torch.export, gets the same status, failed checks, score and held-out accuracy (a program that times out:
+    the same status and failed checks). Slow: it grades every example a second time.
+    Run: pytest -m slow tests/test_e2e.py"""
     plain = grade_all(real_data, fast_path=False)
     differ = {f: (_verdict(verdicts[f]), _verdict(plain[f])) for f in verdicts
               if _verdict(verdicts[f]) != _verdict(plain[f])}
