@@ -33,11 +33,10 @@ def graph_break(*args, **kwargs) -> None:
 
 
 def disable(fn=None, recursive=True, **kwargs):
-    if not callable(fn):  # the decorator-factory spelling: leave it to the real module
+    """torch's own call (`torch._disable_dynamo`: a function, wrapping=False) gets a function that calls `fn`
+    until dynamo is loaded and the real `disable(fn)` from then on; any other call is the real module's."""
+    if not callable(fn) or kwargs != {"wrapping": False}:
         return load_real().disable(fn, recursive, **kwargs)
-    wrapping = kwargs.pop("wrapping", True)
-    if kwargs:
-        return load_real().disable(fn, recursive, wrapping=wrapping, **kwargs)
     disabled = None
 
     def call(*args, **kw):
@@ -45,7 +44,7 @@ def disable(fn=None, recursive=True, **kwargs):
         if disabled is None:
             if isinstance(sys.modules.get(NAME), StandIn):  # dynamo never loaded: nothing is compiling
                 return fn(*args, **kw)
-            disabled = sys.modules[NAME].disable(fn, recursive, wrapping=wrapping)
+            disabled = sys.modules[NAME].disable(fn, recursive, wrapping=False)
         return disabled(*args, **kw)
 
     return call
