@@ -88,7 +88,9 @@ def _nonlinear_between(net: Network, start: tuple, stop, env: dict) -> bool:
     if not isinstance(a0, torch.Tensor):
         return False
     gen = torch.Generator().manual_seed(0)
-    scale = float(a0.float().std()) or 1.0
+    # at least unit scale: sigmoid or tanh on small pre-activations is nearly linear, while an affine map
+    # (dropout or batchnorm in eval mode) stays additive at any scale
+    scale = max(float(a0.float().std()), 1.0)
 
     def g(v):  # on a copy: an in-place activation (ReLU(inplace=True)) would otherwise change the probe itself
         with torch.no_grad():
