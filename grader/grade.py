@@ -180,8 +180,8 @@ class Grader:
                               device=self.device, cpus=self.cpus, stdin=key + b"\n")
             pending = tmp / "pending"
             pending.mkdir()
-            warm = self.options.warm_evaluator and self.service is None
-            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if warm else None
+            evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if self.warms_evaluator \
+                else None
             trace = None
             try:
                 result = self.backend.run(job)
@@ -217,8 +217,12 @@ class Grader:
         so busy threads never outnumber cores. Measured on 2 cores: the reference trains in 1.9 s on one
         thread and 2.5 s on two; a CNN, 3.8 s against 3.8 s."""
         cores = max(1, math.ceil(self.cpus))
-        warming = self.options.warm_evaluator and not self.options.evaluator_service
-        return max(1, cores - 1) if warming else cores
+        return max(1, cores - 1) if self.warms_evaluator else cores
+
+    @property
+    def warms_evaluator(self) -> bool:
+        """A one-shot evaluator starts beside the training (not where a service evaluates instead)."""
+        return self.options.warm_evaluator and not self.options.evaluator_service
 
     def _evaluator_job(self, pending: Path, limits) -> sandbox.Job:
         """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""
@@ -348,8 +352,7 @@ def _hand_over(pending: Path, trace: Trace | None) -> None:
     place last, so the evaluator never reads a half-written file."""
     if _has_model(trace):
         (pending / "model.pt2").write_bytes(trace.artifact)
-        model = trace.model
-        request = {"preprocess": model["preprocess"], "batch": model["batch"], "format": model.get("format", "export")}
+        request = held_out.request_for(trace.model)
     else:
         request = {"cancel": True}
     (pending / "request.tmp").write_text(json.dumps(request))
@@ -363,8 +366,7 @@ def _evaluation(result: sandbox.Result) -> Evaluation:
     except (IndexError, ValueError):
         tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
         return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
-    return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
-                      seconds=answer.get("seconds"), error=answer.get("error"), confusion=answer.get("confusion"))
+    return held_out.evaluation_of(answer)
 
 
 def classify(trace: Trace, result: sandbox.Result) -> tuple[Status, str | None]:

@@ -21,6 +21,17 @@ from grader.trace import Trace
 ANSWER_TIMEOUT_S = 120
 
 
+def request_for(model: dict) -> dict:
+    """What the evaluator needs besides the model file, one-shot or service alike."""
+    return {"preprocess": model["preprocess"], "batch": model["batch"], "format": model.get("format", "export")}
+
+
+def evaluation_of(answer: dict) -> Evaluation:
+    """The evaluator's answer line, one-shot or service alike."""
+    return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
+                      seconds=answer.get("seconds"), error=answer.get("error"), confusion=answer.get("confusion"))
+
+
 class Service:
     def __init__(self, backend: sandbox.Sandbox, files: dict[str, Path], limits):
         self.backend, self.files, self.limits = backend, files, limits
@@ -45,11 +56,10 @@ class Service:
         if self.running is None:
             self._start()
         self.n += 1
-        model, path = trace.model, self.pending / f"model-{self.n}.bin"
+        path = self.pending / f"model-{self.n}.bin"
         path.write_bytes(trace.artifact)
         path.chmod(0o644)
-        request = {"n": self.n, "preprocess": model["preprocess"], "batch": model["batch"],
-                   "format": model.get("format", "export")}
+        request = {"n": self.n, **request_for(trace.model)}
         try:
             self.running.send((json.dumps(request) + "\n").encode())
             answer = self._answer(self.n)
@@ -61,8 +71,7 @@ class Service:
             why = (self.running.stderr.decode("utf-8", "replace").strip().splitlines() or ["no answer"])[-1][:200]
             self.close()
             return Evaluation(error=f"the evaluator failed ({why})")
-        return Evaluation(accuracy=answer.get("accuracy"), examples=answer.get("examples"),
-                          seconds=answer.get("seconds"), error=answer.get("error"), confusion=answer.get("confusion"))
+        return evaluation_of(answer)
 
     def _answer(self, n: int) -> dict | None:
         while (line := self.running.readline(ANSWER_TIMEOUT_S)) is not None:
