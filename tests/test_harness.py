@@ -4,10 +4,14 @@ Each test writes a small submission, grades it through the unisolated backend (s
 own tests) and asserts on the trace or the report.
 """
 
+import functools
 import json
+import signal
+import sys
 import textwrap
 
 import pytest
+import torch
 from conftest import write_tiny_mnist
 
 from grader import submission
@@ -159,6 +163,45 @@ def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
     assert rep.check("architecture").passed and rep.check("zero_grad").passed
     assert rep.check("learns").passed  # the model was exported after the deadline stopped it
     assert rep.training.epochs > 2
+
+
+def _frame_called_through(*files):
+    """The innermost frame of a chain of calls, outermost first, each made by code compiled as if from `files`."""
+    call = lambda: sys._getframe(1)  # noqa: E731 - the frame of whoever calls it
+    for name in reversed(files):
+        scope = {}
+        exec(compile("def step(nxt):\n    return nxt()\n", name, "exec"), scope)
+        call = functools.partial(scope["step"], call)
+    return call()
+
+
+@pytest.fixture
+def deadline(monkeypatch):
+    """The harness's soft-deadline handler, with a submission script of its own."""
+    from grader.harness import __main__ as harness
+
+    monkeypatch.setitem(harness._deadline, "script", "/work/project/src/student.py")
+    monkeypatch.setitem(harness._deadline, "deferred", 0)
+    before = signal.getsignal(signal.SIGUSR1)
+    yield harness
+    signal.signal(signal.SIGUSR1, before)
+
+
+def test_the_deadline_waits_while_the_harness_is_writing(deadline):
+    student, torch_file = deadline._deadline["script"], torch.__file__
+    recorder = deadline.HARNESS_DIR + "recorder.py"
+    # the student's loop called into the harness (a trace event half-written): the signal is deferred...
+    for chain in [(student, recorder), (student, torch_file, recorder)]:
+        assert deadline._on_deadline(signal.SIGUSR1, _frame_called_through(*chain)) is None
+    assert deadline._deadline["deferred"] == 2
+    # ...but it stops the student's own code, and what torch runs for it, at once
+    for chain in [(student,), (student, torch_file), (recorder, student), (recorder, student, torch_file)]:
+        with pytest.raises(deadline.GraderTimeout):
+            deadline._on_deadline(signal.SIGUSR1, _frame_called_through(*chain))
+    # and a submission that keeps the harness busy cannot put its deadline off for ever
+    deadline._deadline["deferred"] = deadline.MAX_DEFERRALS
+    with pytest.raises(deadline.GraderTimeout):
+        deadline._on_deadline(signal.SIGUSR1, _frame_called_through(student, recorder))
 
 
 def test_printing_a_fake_report_changes_nothing(grader, tmp_path):

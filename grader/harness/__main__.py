@@ -22,9 +22,33 @@ class GraderTimeout(BaseException):
     """Raised in the submission at the soft deadline; a BaseException so `except Exception` won't swallow it."""
 
 
+HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+MAX_DEFERRALS = 8  # the supervisor signals every 0.25 s: the harness gets 2 s to leave its own code
+_deadline = {"script": None, "deferred": 0}
+
+
 def _on_deadline(signum, frame):
+    """The soft deadline stops the submission, never the harness's own bookkeeping: an exception between a
+    trace event's sequence number and its write would make the supervisor reject every later event (the
+    exported model included). Inside harness code it waits for the supervisor's next signal."""
+    if _in_harness(frame) and _deadline["deferred"] < MAX_DEFERRALS:
+        _deadline["deferred"] += 1
+        return
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     raise GraderTimeout()
+
+
+def _in_harness(frame) -> bool:
+    """Whether the innermost frame that is either the submission's or the harness's is the harness's
+    (torch's and the standard library's frames decide nothing: either side may have called them)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename == _deadline["script"] or code is run_submission.__code__:
+            return False
+        if code.co_filename.startswith(HARNESS_DIR):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _exception_event(exc: BaseException, filename: str) -> dict:
@@ -152,6 +176,7 @@ def main() -> None:
     inst.install_output()
     hidden = _hide_grader_modules()
     script = _writable_copy(spec["submission"], spec["workdir"])
+    _deadline["script"] = script
     outcome, exc, code = run_submission(script, spec.get("kind", "python"))
     if os.getpid() != rec.pid:  # a process the submission forked, unwinding: it must not run our epilogue
         os._exit(1 if exc is not None else 0)
