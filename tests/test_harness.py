@@ -204,6 +204,16 @@ def test_the_deadline_waits_while_the_harness_is_writing(deadline):
         deadline._on_deadline(signal.SIGUSR1, _frame_called_through(student, recorder))
 
 
+@pytest.mark.parametrize("ending", ["os._exit(0)", "time.sleep(1); os.kill(os.getpid(), signal.SIGKILL)"])
+def test_a_run_that_ends_outright_keeps_its_whole_trace(grader, tmp_path, ending):
+    # events go out in batches: os._exit writes the last one first, and a timer writes what waits (a run
+    # killed outright keeps everything but its last 0.1 s)
+    rep = grader.grade(write(tmp_path, "import os, signal, time\n" + loop(epochs=3) + ending + "\n"))
+    assert rep.status == Status.runtime_error and "runs" in failed(rep)
+    assert rep.training.epochs == 3 and rep.check("zero_grad").passed
+    assert rep.check("prints_loss_each_epoch").points == 3  # all 3 lines were seen, as 3 of 10 epochs
+
+
 def test_printing_a_fake_report_changes_nothing(grader, tmp_path):
     forged = {"ch": "trace", "ev": {"e": "step", "i": 1, "opt": 1, "changed": True}}
     rep = grader.grade(write(tmp_path, f"""

@@ -77,6 +77,25 @@ def _show_traceback(exc: BaseException, filename: str) -> None:
         pass
 
 
+def _flushing_exit(rec, real_exit):
+    """os._exit skips every epilogue: what the program printed (a terminal would have shown it, line by line)
+    and the trace's last batch go out first."""
+
+    def _exit(status):
+        if os.getpid() == rec.pid:  # a fork's buffers hold copies of its parent's unwritten output
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001 - a stream the program replaced or closed
+                    pass
+            if rec.before is not None:
+                rec.before()
+            rec.flush()
+        real_exit(status)
+
+    return _exit
+
+
 def _silence_output() -> None:
     try:
         sys.stdout.flush()
@@ -135,6 +154,7 @@ def main() -> None:
     with os.fdopen(int(sys.argv[3]), "r") as key_pipe:
         key = key_pipe.read()
     rec = Recorder(int(sys.argv[2]), key)
+    os._exit = _flushing_exit(rec, os._exit)
     signal.signal(signal.SIGUSR1, _on_deadline)
     t = time.monotonic()
     import torch

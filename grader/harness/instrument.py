@@ -65,6 +65,7 @@ class Instrumentation(DataWatch, LossWatch, OptimizerWatch, ForwardWatch):
         self.capture = FdCapture(self._on_line)
         self.capture.start()
         self.rec.before = self.capture.drain
+        self.capture.on_idle = self.rec.flush_stale
 
     # ------------------------------------------------------------------ output
     def _on_line(self, stream: str, text: str, end: str) -> None:

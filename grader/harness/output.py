@@ -52,6 +52,7 @@ class FdCapture:
         self.pid = os.getpid()
         self.stopped = threading.Event()
         self.decoders = {}
+        self.on_idle = None  # called by the pump after each poll (the recorder's timer)
 
     def start(self) -> None:
         import codecs
@@ -70,6 +71,8 @@ class FdCapture:
     def _pump(self) -> None:
         while not self.stopped.wait(POLL_S):
             self.drain()
+            if self.on_idle is not None:
+                self.on_idle()
 
     def drain(self) -> None:
         if os.getpid() != self.pid or not self.streams:

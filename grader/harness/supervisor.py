@@ -150,9 +150,8 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def supervise(spec: dict, out, signing_key: bytes) -> dict:
-    def emit(record: dict) -> None:
+    def emit(record: dict) -> None:  # flushed once per wake-up below, not per record (one write per batch)
         out.write(protocol.encode(record, signing_key))
-        out.flush()
 
     trace_r, trace_w = os.pipe()
     key_r, key_w = os.pipe()
@@ -230,6 +229,7 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
                 trace.feed(data)
             else:
                 output.add(ready.data, data)
+        out.flush()
 
     kill_group()  # whatever the submission left running in its group
     try:
@@ -252,6 +252,7 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
         **output.summary(),
     }
     emit(final)
+    out.flush()
     return final
 
 
