@@ -58,21 +58,14 @@ def make_dataset_class(served: Served, on_create):
             return images.clone(), targets.clone()
 
         def __getitem__(self, index):
-            # code written for MNIST's real size (Subset(train, range(20000)), indices up to 59999) must run on
-            # the shortened set as it would on the full one: indices past the subset wrap around
-            if isinstance(index, int) and len(self.data) <= index < REAL_SIZES[bool(self.train)]:
-                index %= len(self.data)
+            if isinstance(index, int):
+                index = _wrapped(self, index)
             fast = predecoded(self) if served.fast and isinstance(index, int) else None
             if fast is None:
                 return super().__getitem__(index)
             images, rest = fast
-            img = images[index].clone()  # a copy: the program may change it in place (noise added with add_)
-            for transform in rest:
-                img = transform(img)
-            target = int(self.targets[index])
-            if self.target_transform is not None:
-                target = self.target_transform(target)
-            return img, target
+            # a copy: the program may change it in place (noise added with add_)
+            return _finish(self, images[index].clone(), int(self.targets[index]), rest)
 
         def __getitems__(self, indices):
             """A DataLoader's whole batch at once (it asks for one when the dataset, or a Subset of it, can
@@ -81,22 +74,31 @@ def make_dataset_class(served: Served, on_create):
             fast = predecoded(self) if served.fast and type(self).__getitem__ is MNIST.__getitem__ else None
             if fast is None or not all(type(i) is int for i in indices):
                 return [self[i] for i in indices]
-            size, real = len(self.data), REAL_SIZES[bool(self.train)]
-            rows = [i % size if size <= i < real else i for i in indices]
+            rows = [_wrapped(self, i) for i in indices]
             images, rest = fast
             batch = images[torch.tensor(rows, dtype=torch.long)]  # a fresh tensor: in-place changes stay in it
-            items = []
-            for img, target in zip(batch.unbind(0), self.targets[rows].tolist()):
-                for transform in rest:
-                    img = transform(img)
-                if self.target_transform is not None:
-                    target = self.target_transform(target)
-                items.append((img, target))
-            return items
+            targets = self.targets[rows].tolist()
+            return [_finish(self, img, target, rest) for img, target in zip(batch.unbind(0), targets)]
 
     MNIST.__module__ = RealMNIST.__module__
     MNIST.__qualname__ = RealMNIST.__qualname__
     return MNIST
+
+
+def _wrapped(ds, index: int) -> int:
+    """Code written for MNIST's real size (Subset(train, range(20000)), indices up to 59999) must run on the
+    shortened set as it would on the full one: indices past the subset wrap around."""
+    size = len(ds.data)
+    return index % size if size <= index < REAL_SIZES[bool(ds.train)] else index
+
+
+def _finish(ds, img: torch.Tensor, target: int, rest: list):
+    """The transforms after the pre-decoded head, then the target transform: as on the per-image path."""
+    for transform in rest:
+        img = transform(img)
+    if ds.target_transform is not None:
+        target = ds.target_transform(target)
+    return img, target
 
 
 def predecoded(ds) -> tuple[torch.Tensor, list] | None:
