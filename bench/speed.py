@@ -4,10 +4,12 @@ costs over a plain run. One JSON document on stdout (progress on stderr), so com
   (a) the unmodified reference, 10 epochs on 60,000 images (only with --unmodified: about 70 s)
   (b) `grader check reference/solution.py`, median of --runs, with the per-phase split from the reports
   (c) a mixed class of --class-size examples through `grader grade --jobs auto`: wall, submissions/min,
-      peak resident memory per sandboxed process, CPU seconds per submission
+      peak resident memory per sandboxed process, CPU seconds per submission, the mean per-phase split from
+      the class's reports, and the training bound: the rate if a submission cost nothing but its own
+      (instrumented) training and evaluation on every core
   (d) the same class with `grader check` one file after the other (skip with --no-one-by-one)
   (e) the harness's overhead: graded submission phase vs a plain run (bench/overhead.py), for the reference
-      and for the slowest honest example (batch 20, 512-wide layers)
+      and for the slowest honest example (batch 20, 512-wide layers), --runs pairs taken in turn
   (f) ratios: a/b, d/c, and b against the `import torch, torchvision` floor measured in this run
 
 Needs GRADER_DATA_DIR (the real MNIST) and bubblewrap. Run it on a quiet machine: every figure is wall time.
@@ -31,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch_speed import tree  # noqa: E402
 from overhead import DEFAULT as OVERHEAD_FILES  # noqa: E402
-from overhead import plain_seconds  # noqa: E402
+from overhead import compare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -145,13 +147,28 @@ def grade_class(files: list[Path], out: Path, sandbox: str) -> dict:
     wall = time.monotonic() - t
     cpu = sum(cpu_by_pid.values())
     rows = (out / "grades.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    phases = class_phases(out / "grader.db")
     by_role = {role: [kb for (r, _), kb in peaks.items() if r == role] for role in ("harness", "evaluator")}
     return {"submissions": len(files), "graded_rows": len(rows), "exit_code": proc.returncode,
             "jobs_auto": default_jobs(Rubric().limits.memory_mb),
             "wall_s": round(wall, 1), "per_minute": round(len(files) / wall * 60, 1),
             "cpu_s_per_submission": round(cpu / len(files), 2),  # sampled every 0.1 s: a lower bound
+            "phases_mean_s": phases,
+            # the rate if a submission cost only its own training (and its evaluation) on every core:
+            # no import, no sandbox, no host; what no worker design can beat on this class and machine
+            "training_bound_per_minute": round(len(os.sched_getaffinity(0)) * 60 /
+                                               max(1e-9, phases["submission_s"] + phases["evaluate_s"]), 1),
             "peak_rss_mb": {role: {"max": round(max(v) / 1024), "median": round(statistics.median(v) / 1024)}
                             for role, v in by_role.items() if v}}
+
+
+def class_phases(db: Path) -> dict:
+    """Mean seconds per phase over the class's reports (a phase a report lacks counts as 0)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        timings = [json.loads(r)["timings"] for (r,) in conn.execute("SELECT report FROM results")]
+    return {p: round(sum(t.get(p) or 0 for t in timings) / max(1, len(timings)), 2) for p in PHASES}
 
 
 def one_by_one(files: list[Path], sandbox: str) -> dict:
@@ -167,13 +184,8 @@ def overhead(runs: int, sandbox: str) -> list[dict]:
     from grader.grade import Grader, Options
 
     grader = Grader(Options(sandbox=sandbox, device="cpu", jobs=max(1, os.cpu_count() or 1)))  # 1 thread, as plain
-    rows = []
-    for path in OVERHEAD_FILES:
-        with tempfile.TemporaryDirectory() as work:
-            plain = statistics.median(plain_seconds(path, Path(work)) for _ in range(runs))
-        graded = statistics.median(grader.grade(path).timings.submission_s for _ in range(runs))
-        rows.append({"file": str(path.relative_to(ROOT)), "plain_s": round(plain, 2), "graded_s": round(graded, 2),
-                     "overhead": round(graded / plain - 1, 3)})
+    rows = [compare(grader, path, runs) for path in OVERHEAD_FILES]
+    grader.close()
     return rows
 
 
@@ -204,7 +216,7 @@ def main() -> None:
         if not args.no_one_by_one:
             result["d_one_by_one"] = one_by_one(files, args.sandbox)
             log(f"(d) {result['d_one_by_one']}")
-    result["e_overhead"] = overhead(max(1, args.runs // 2), args.sandbox)
+    result["e_overhead"] = overhead(args.runs, args.sandbox)
     log(f"(e) {result['e_overhead']}")
     b = result["b_check"]["wall_median_s"]
     result["f_ratios"] = {"b_over_import_floor": round(b / floor, 2),
