@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, data, report, rubric, sandbox
+from grader import __version__, data, report, rubric, sandbox, scratch
 from grader.report import Status
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -482,16 +482,17 @@ def sandbox_status(image):
 
 @sandbox_group.command(name="clean")
 def sandbox_clean():
-    """Remove leftover sandbox containers (by label) and cgroups of jobs whose grader was killed.
+    """Remove leftover sandbox containers (by label), cgroups and temporary folders of graders that were killed.
 
     \b
     Example:
       grader sandbox clean     # after a batch was killed with SIGKILL; a batch still running is spared
     """
-    click.echo(f"removed {sandbox.clean_leftovers(log=_log)} leftover sandbox(es)")
+    click.echo(f"removed {sandbox.clean_leftovers(log=_log)} leftover(s): sandboxes, cgroups, temporary folders")
 
 
 def main() -> None:
+    scratch.claim()  # what a grader killed outright leaves behind, `grader sandbox clean` can find
     try:
         cli(standalone_mode=True)
     except SystemExit:

@@ -157,8 +157,10 @@ def test_sigkill_mid_batch_then_resume_matches_byte_for_byte(tmp_path, real_data
     assert "0 to grade" in again.stderr, again.stderr
     out = tmp_path / "killed"
     cmd = [GRADER, "grade", *map(str, SUBSET), "--out", str(out), *SAME, "--jobs", "2"]
+    temp = tmp_path / "temp"  # its temporary files, to see what the kill left there
+    temp.mkdir()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "GRADER_DATA_DIR": str(real_data)})
+                            env={**os.environ, "GRADER_DATA_DIR": str(real_data), "TMPDIR": str(temp)})
     deadline = time.monotonic() + 900
     saved = 0
     while saved < 2:  # the syntax error at once, then one real training
@@ -177,7 +179,10 @@ def test_sigkill_mid_batch_then_resume_matches_byte_for_byte(tmp_path, real_data
     while any(alive(p) for p in tree) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not [p for p in tree if alive(p)], "workers or sandboxes outlived the killed batch"
-    assert subprocess.run([GRADER, "sandbox", "clean"], capture_output=True).returncode == 0  # a killed grader's cgroups
+    assert [p.name.split("-")[2] for p in temp.iterdir()] == [str(proc.pid)]  # the killed batch's folder
+    clean = subprocess.run([GRADER, "sandbox", "clean"], capture_output=True, env={**os.environ, "TMPDIR": str(temp)})
+    assert clean.returncode == 0  # a killed grader's cgroups and temporary folder
+    assert list(temp.iterdir()) == []
     with sqlite3.connect(out / "grader.db") as db:
         before = dict(db.execute("SELECT sha256, graded_at || run_id FROM results"))
     assert 2 <= len(before) < len(SUBSET)

@@ -221,3 +221,16 @@ def test_clean_spares_the_sandboxes_of_a_grader_still_running():
     finally:
         live.remove()
         dead.remove()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the staging that makes paths reachable runs as root only")
+def test_a_temp_dir_under_a_private_folder_still_grades(real_data, tmp_path, monkeypatch):
+    # TMPDIR under a 0700 folder (a home directory, pytest's own temp dirs): the sandbox's uid cannot reach
+    # a staging folder made there, so staging goes to /tmp instead
+    require("process")
+    private = tmp_path / "private"
+    (private / "tmp").mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setattr("tempfile.tempdir", str(private / "tmp"))
+    rep = Grader(Options(sandbox="process", data_dir=real_data, device="cpu")).grade(ROOT / "reference" / "solution.py")
+    assert rep.status == Status.graded and rep.score == 100, rep.message

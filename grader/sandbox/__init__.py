@@ -172,11 +172,12 @@ def select(name: str = "auto", settings: Settings | None = None) -> Sandbox:
 
 
 def clean_leftovers(log=lambda message: None) -> int:
-    """Kill and remove what graders that are gone left running: process-sandbox cgroups and Docker containers
-    (never those of a grader still running). Returns how many."""
+    """Kill and remove what graders that are gone left behind: process-sandbox cgroups, Docker containers and
+    temporary folders (never those of a grader still running). Returns how many."""
+    from grader import scratch
     from grader.sandbox import docker, process
 
-    removed = process.clean()
+    removed = process.clean() + scratch.clean()
     try:
         removed += docker.clean()
     except Exception as exc:  # no engine: nothing to clean there

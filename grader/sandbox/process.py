@@ -225,7 +225,7 @@ class ProcessSandbox(Sandbox):
     def _launch(self, job: Job):
         """Start the job's sandbox; returns the process and the clean-up that kills what is left of it."""
         job_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the owner's pid: clean() spares a live grader's jobs
-        stage_dir = tempfile.mkdtemp(prefix="grader-stage-") if self.root else None
+        stage_dir = tempfile.mkdtemp(prefix="grader-stage-", dir=_stage_parent()) if self.root else None
         cgroup = None
 
         def cleanup() -> None:
@@ -291,6 +291,15 @@ def job_owners(proc_dir: Path) -> list[int]:
     except OSError:
         return []
     return [int(pid) for pid in re.findall(r"/grader/(\d+)-", groups)]
+
+
+def _stage_parent() -> str:
+    """Where a staging folder goes: the temp dir when the sandbox's uid can reach into it (every folder above
+    it traversable by others), else /tmp (a TMPDIR under a private home would hide the staged paths)."""
+    here = Path(tempfile.gettempdir()).resolve()
+    if all(os.stat(p).st_mode & 0o001 for p in [here, *here.parents]):
+        return str(here)
+    return "/tmp"
 
 
 def _system_binds() -> list[str]:
