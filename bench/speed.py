@@ -113,8 +113,8 @@ def mixed_class(folder: Path, size: int) -> list[Path]:
 
 def sample(pid: int, peaks: dict, cpu: dict) -> None:
     """For every process under `pid`: its CPU seconds so far (kept per pid, so exited ones still count), and
-    for the harness and evaluator interpreters (not the bubblewrap or supervisor around them) the
-    high-water resident memory."""
+    for the harness and evaluator interpreters (not the bubblewrap or supervisor around them, nor a warm
+    worker outside any sandbox) the high-water resident memory."""
     for p in [pid, *tree(pid)]:
         try:
             stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
@@ -123,10 +123,13 @@ def sample(pid: int, peaks: dict, cpu: dict) -> None:
             if not argv[0].endswith((b"python", b"python3")) or b"-m" not in argv:
                 continue
             module = argv[argv.index(b"-m") + 1]
+            status = Path(f"/proc/{p}/status").read_text().splitlines()
+            if module == b"grader.harness.zygote":  # a warm worker's fork: the harness is the one in a sandbox
+                sandboxed = len(next(ln for ln in status if ln.startswith("NSpid")).split()) > 2
+                module = b"grader.harness" if sandboxed else None
             role = {b"grader.harness": "harness", b"grader.evaluate": "evaluator"}.get(module)
             if role:
-                hwm = next(int(ln.split()[1]) for ln in Path(f"/proc/{p}/status").read_text().splitlines()
-                           if ln.startswith("VmHWM"))
+                hwm = next(int(ln.split()[1]) for ln in status if ln.startswith("VmHWM"))
                 peaks[(role, p)] = max(peaks.get((role, p), 0), hwm)
         except (OSError, StopIteration, ValueError, IndexError):
             continue

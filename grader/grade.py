@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader import checks, curve, data, held_out, reference, sandbox, static, submission
 from grader.checks import Context, Evaluation
+from grader.harness import supervisor
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training)
 from grader.rubric import Rubric, digest
@@ -54,6 +55,9 @@ class Options:
     fast_path: bool = True
     # one held-out evaluator kept running for all the submissions this Grader grades (a batch worker)
     evaluator_service: bool = False
+    # harnesses forked from a worker that has imported torch once (harness/zygote.py), where the backend can
+    # (the process sandbox as root); saves the import for every submission after the first (a batch worker)
+    warm_worker: bool = False
 
 
 def resolve_device(device: str) -> str:
@@ -98,9 +102,10 @@ class Grader:
         self.service = held_out.Service(self.backend, self.files, limits) if opts.evaluator_service else None
 
     def close(self) -> None:
-        """Stop what this Grader keeps running between submissions (the evaluator service)."""
+        """Stop what this Grader keeps running between submissions (the evaluator service, a warm worker)."""
         if self.service is not None:
             self.service.close()
+        self.backend.close()
 
     def _find_data(self, log) -> dict[str, Path]:
         opts = self.options
@@ -177,7 +182,7 @@ class Grader:
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
             key = secrets.token_hex(32).encode()
             job = sandbox.Job("grader.harness.supervisor", inputs, limits, timeout_s=_harness_deadline(limits),
-                              device=self.device, cpus=self.cpus, stdin=key + b"\n")
+                              device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env())
             pending = tmp / "pending"
             pending.mkdir()
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if self.warms_evaluator \
@@ -211,6 +216,16 @@ class Grader:
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 
+    def _warm_env(self) -> dict | None:
+        """The environment a warm worker starts with: the harness's own (supervisor.child_env), as in the
+        sandbox, for the flags Python reads once at start-up (hash seed, unbuffered output, no user site)."""
+        if not (self.options.warm_worker and self.options.fast_path):
+            return None
+        env = supervisor.child_env({"workdir": "/sandbox/work", "scratch": "/sandbox/tmp", "seed": self.seed,
+                                    "threads": self.threads, "device": self.device})
+        env.pop("PYTHONPATH", None)  # the sandbox's interpreter starts without the host's
+        return env
+
     @property
     def threads(self) -> int:
         """Torch threads for the training: the job's cores, less the one the evaluator warms up on beside it,
@@ -232,8 +247,11 @@ class Grader:
                            device="cpu", cpus=1)
 
     # ------------------------------------------------------------------ reports
-    def _sandbox_info(self, job: sandbox.Job | None) -> Sandbox:
+    def _sandbox_info(self, job: sandbox.Job | None, trace: Trace | None = None) -> Sandbox:
         enforced = self.backend.enforced(job) if job else {}
+        if trace is not None and trace.sup and "warm" in trace.sup:
+            enforced["harness"] = "forked by a warm worker, then entered this sandbox" if trace.sup["warm"] \
+                else "a new interpreter"
         return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
 
     def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:
@@ -289,7 +307,7 @@ class Grader:
                                     torchvision=start.get("torchvision"),
                                     device=start.get("gpu") or self.device),
             output=Output(stdout_tail=tail, truncated=truncated, total_bytes=total),
-            sandbox=self._sandbox_info(job), warnings=warnings,
+            sandbox=self._sandbox_info(job, trace), warnings=warnings,
             curve=curve.loss_curve(trace, ctx.epochs), source=curve.source_of(sub.source, sub.cells))
 
     def _no_run(self, info, status: Status, message: str, detail: str, started: float, warnings=(),

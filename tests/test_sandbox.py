@@ -5,6 +5,7 @@ connection reached the host, no process, container or cgroup left behind. With C
 backend fails the run instead of skipping it.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -39,10 +40,16 @@ def require(name: str) -> None:
     pytest.skip(f"{name} sandbox unavailable here: {why}")
 
 
-@pytest.fixture(scope="module", params=list(BACKENDS))
+@pytest.fixture(scope="module", params=[*BACKENDS, "process-warm"])
 def grader(request, real_data):
-    require(request.param)
-    return Grader(Options(sandbox=request.param, data_dir=real_data, device="cpu", rubric=Rubric()))
+    """Each backend; and the process sandbox with its harnesses forked by a warm worker (harness/zygote.py),
+    which must hold every property a cold start holds."""
+    backend, _, warm = request.param.partition("-")
+    require(backend)
+    grader = Grader(Options(sandbox=backend, data_dir=real_data, device="cpu", rubric=Rubric(), warm_worker=bool(warm)))
+    yield grader
+    grader.close()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _is_warm_worker(p)], "a worker outlived it"
 
 
 @pytest.fixture
@@ -61,9 +68,21 @@ def leftover_processes() -> list[str]:
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
+            if _is_warm_worker(proc):
+                continue
             if TOKEN in cmd or ("grader.harness" in cmd or "grader.evaluate" in cmd) and not _other_graders(proc):
                 found.append(f"{proc.name}: {cmd[:100]}")
     return found
+
+
+def _is_warm_worker(proc: Path) -> bool:
+    """This test process's own warm worker, alive by design while its Grader is open (its forks are not)."""
+    try:
+        cmd = (proc / "cmdline").read_bytes()
+        ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return False
+    return b"grader.harness.zygote" in cmd and ppid == os.getpid()
 
 
 def _other_graders(proc: Path) -> bool:
@@ -234,3 +253,27 @@ def test_a_temp_dir_under_a_private_folder_still_grades(real_data, tmp_path, mon
     monkeypatch.setattr("tempfile.tempdir", str(private / "tmp"))
     rep = Grader(Options(sandbox="process", data_dir=real_data, device="cpu")).grade(ROOT / "reference" / "solution.py")
     assert rep.status == Status.graded and rep.score == 100, rep.message
+
+
+@pytest.mark.skipif(not ProcessSandbox().cgroups, reason="the warm worker needs root and writable cgroups")
+def test_a_warm_workers_harness_sees_and_may_do_exactly_what_a_cold_one_does(real_data, tmp_path):
+    # uid, groups, capabilities, no_new_privs, rlimits, namespaces (no network, no new user namespace,
+    # processes in view), environment, working dir, open files: the same, whichever way the harness started
+    require("process")
+    probe = hostile(tmp_path, "identity")
+    views = {}
+    for warm in (False, True):
+        grader = Grader(Options(sandbox="process", data_dir=real_data, device="cpu", warm_worker=warm))
+        try:
+            rep = grader.grade(probe)
+        finally:
+            grader.close()
+        assert rep.sandbox.limits["harness"].startswith("forked" if warm else "a new"), rep.sandbox.limits
+        line = next(x for x in rep.output.stdout_tail.splitlines() if x.startswith("IDENTITY "))
+        views[warm] = json.loads(line.split(" ", 1)[1])
+    cold, warm = views[False], views[True]
+    assert cold["caps"] == {"CapInh": "0000000000000000", "CapPrm": "0000000000000000",
+                            "CapEff": "0000000000000000", "CapAmb": "0000000000000000"}
+    assert cold["network"] != "allowed" and cold["user_namespace"] != "allowed" and cold["setuid_root"] != "allowed"
+    cold["cgroup"] = warm["cgroup"] = None  # each job has its own
+    assert warm == cold

@@ -72,7 +72,7 @@ def make_grader(settings: Settings):
                    data_dir=Path(settings.data_dir) if settings.data_dir else None, seed=settings.seed,
                    timeout=settings.timeout, sandbox=settings.sandbox, image=settings.image, jobs=settings.jobs,
                    allow_download=False, warm_evaluator=len(os.sched_getaffinity(0)) / max(1, settings.jobs) >= 2,
-                   evaluator_service=True)
+                   evaluator_service=True, warm_worker=True)
     return Grader(opts)
 
 

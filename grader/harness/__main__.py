@@ -2,6 +2,7 @@
 
 Usage (by the supervisor only): python -m grader.harness SPEC_JSON TRACE_FD KEY_FD
   KEY_FD is read once and closed before any submission code runs: the key it holds tags every trace line.
+  A warm worker (zygote.py) calls `run` in a fork instead, with the same three.
 """
 
 from __future__ import annotations
@@ -148,12 +149,17 @@ def run_submission(path: str, kind: str) -> tuple[str, BaseException | None, int
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
+    run(json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+
+
+def run(spec: dict, trace_fd: int, key_fd: int) -> None:
+    """The whole harness, from a cold start (main) or in a warm worker's fork (zygote.py), where the imports
+    below are already done."""
     from grader.harness.recorder import Recorder
 
-    with os.fdopen(int(sys.argv[3]), "r") as key_pipe:
+    with os.fdopen(key_fd, "r") as key_pipe:
         key = key_pipe.read()
-    rec = Recorder(int(sys.argv[2]), key)
+    rec = Recorder(trace_fd, key)
     os._exit = _flushing_exit(rec, os._exit)
     signal.signal(signal.SIGUSR1, _on_deadline)
     t = time.monotonic()

@@ -14,7 +14,8 @@ Deadlines: when the harness's process group has used `cpu_timeout_s` of CPU time
 later the whole process group is killed. CPU time is the primary limit: a correct program must not time out
 because another job made the machine busy.
 
-Usage: python -m grader.harness.supervisor ROOT   (the first line of stdin is the key that signs the output)
+Usage: python -m grader.harness.supervisor ROOT [--door FD]   (the first line of stdin is the key that signs
+  the output; with --door, the harness is a warm worker's fork instead of a new interpreter: see zygote.py)
   ROOT/in/spec.json holds the job; relative paths in it are relative to ROOT (every backend lays out
   ROOT/in (read-only inputs), ROOT/work (the submission's working dir) and ROOT/tmp the same way).
 """
@@ -29,6 +30,7 @@ import resource
 import secrets
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -149,7 +151,51 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / CLOCK_TICKS
 
 
-def supervise(spec: dict, out, signing_key: bytes) -> dict:
+class WarmChild:
+    """The harness as a warm worker's fork (zygote.py) inside this sandbox, driven like a Popen: its pid here,
+    and its end (exit status, resource usage) as the worker's child reports it through the door."""
+
+    HANDSHAKE_S = 120  # the first job of a worker waits for its torch import
+
+    def __init__(self, door: int, job: dict, fds: list[int]):
+        from grader.harness import zygote
+
+        self._recv = zygote.recv
+        self.sock = socket.socket(fileno=door)
+        self.sock.settimeout(self.HANDSHAKE_S)
+        zygote.send(self.sock, {"hello": os.getpid()}, credentials=True)  # the kernel vouches for the pid
+        zygote.send(self.sock, job, fds)
+        reply, _, _ = self._recv(self.sock)
+        if not reply or "pid" not in reply:
+            raise RuntimeError((reply or {}).get("error", "the warm worker started no harness"))
+        self.pid, self.returncode, self.usage = int(reply["pid"]), None, {}
+        self.sock.setblocking(False)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                reply, _, _ = self._recv(self.sock)
+            except (BlockingIOError, InterruptedError):
+                return None
+            except OSError:
+                reply = None
+            self.usage = reply or {}
+            self.returncode = self.usage.get("exit", -signal.SIGKILL)  # no report: its worker was killed
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("harness", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+
+def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> dict:
     def emit(record: dict) -> None:  # flushed once per wake-up below, not per record (one write per batch)
         out.write(protocol.encode(record, signing_key))
 
@@ -161,16 +207,20 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
     os.write(key_w, key.encode())
     os.close(key_w)
     started = time.monotonic()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "grader.harness", json.dumps(spec), str(trace_w), str(key_r)],
-        stdin=subprocess.DEVNULL,
-        stdout=out_w,
-        stderr=err_w,
-        pass_fds=[trace_w, key_r],
-        cwd=spec["workdir"],
-        env=child_env(spec),
-        start_new_session=True,  # one process group: the hard kill reaches everything it forked
-    )
+    if door is None:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "grader.harness", json.dumps(spec), str(trace_w), str(key_r)],
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            pass_fds=[trace_w, key_r],
+            cwd=spec["workdir"],
+            env=child_env(spec),
+            start_new_session=True,  # one process group: the hard kill reaches everything it forked
+        )
+    else:
+        child = WarmChild(door, {"spec": spec, "env": child_env(spec), "cwd": spec["workdir"]},
+                          [trace_w, key_r, out_w, err_w])
     for fd in (trace_w, key_r, out_w, err_w):
         os.close(fd)
 
@@ -236,17 +286,22 @@ def supervise(spec: dict, out, signing_key: bytes) -> dict:
         code = child.wait(timeout=5)
     except subprocess.TimeoutExpired:
         code = None
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if door is None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s, maxrss_kb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    else:
+        cpu_s, maxrss_kb = child.usage.get("cpu_s", 0.0), child.usage.get("maxrss_kb", 0)
     final = {
         "ch": protocol.SUP,
         "exit": code,
         "soft_timeout": soft_sent,
         "timeout_reason": soft_reason,
-        "cpu_s": round(max(cpu_used, usage.ru_utime + usage.ru_stime), 3),
+        "cpu_s": round(max(cpu_used, cpu_s), 3),
         "cpu_limit_s": cpu_limit,
         "hard_timeout": hard_killed,
         "wall_s": round(time.monotonic() - started, 3),
-        "maxrss_kb": usage.ru_maxrss,
+        "maxrss_kb": maxrss_kb,
+        "warm": door is not None,
         "trace_capped": trace.bytes > TRACE_CAP_BYTES,
         "trace_rejected": trace.rejected,
         **output.summary(),
@@ -283,7 +338,8 @@ def main() -> None:
     signing_key = read_signing_key()
     out = sys.stdout.buffer
     try:
-        supervise(load_spec(sys.argv[1]), out, signing_key)
+        door = int(sys.argv[sys.argv.index("--door") + 1]) if "--door" in sys.argv else None
+        supervise(load_spec(sys.argv[1]), out, signing_key, door)
     except Exception as exc:  # the host turns this into internal_error
         out.write(protocol.encode({"ch": protocol.SUP, "error": f"{type(exc).__name__}: {exc}"}, signing_key))
         out.flush()

@@ -38,6 +38,9 @@ class Job:
     cpus: float = 1.0
     stdin: bytes = b""  # written to the sandboxed process's stdin, then closed (the supervisor's signing key)
     args: tuple[str, ...] = ()
+    # the harness may come from a warm worker started with this environment (harness/zygote.py); a backend
+    # that has none runs it cold, the same way
+    warm_env: dict | None = None
 
     def command(self, python: str, root: str) -> list[str]:
         return [python, "-m", self.module, root, *self.args]
@@ -131,6 +134,9 @@ class Sandbox(ABC):
     def start(self, job: Job) -> Running:
         """Run the job as a service: like `run`, but stdin stays open and the caller stops it. The job's
         timeout_s does not apply; the caller owns the deadlines."""
+
+    def close(self) -> None:
+        """Stop what the backend keeps running between jobs (a warm worker)."""
 
     def enforced(self, job: Job) -> dict:
         """The limits this backend really enforces, for the report."""

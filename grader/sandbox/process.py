@@ -12,6 +12,7 @@ then setpriv drops to uid 65534 with no capabilities and no-new-privs before bub
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -20,13 +21,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import grader
+from grader.harness import zygote
 from grader.sandbox import Job, Result, Running, Sandbox, Settings
 from grader.sandbox.local import communicate, running
+from grader.sandbox.warm import Zygote
 
 SANDBOX_UID = 65534
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -139,6 +143,19 @@ class ProcessSandbox(Sandbox):
         super().__init__(settings)
         self.root = os.geteuid() == 0
         self.cgroups = self.root and self._cgroups_work()
+        self.zygotes: dict[tuple, Zygote] = {}  # warm workers, by the environment they start harnesses with
+        self.lock = threading.Lock()
+
+    def warm(self, job: Job) -> bool:
+        """Whether the job's harness comes from a warm worker: only as root (the worker enters the sandbox's
+        namespaces and drops to its uid) and with cgroups (the worker's child joins the job's)."""
+        return job.warm_env is not None and self.root and self.cgroups
+
+    def close(self) -> None:
+        with self.lock:
+            zygotes, self.zygotes = list(self.zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.close()
 
     @classmethod
     def unavailable(cls, settings: Settings) -> str | None:
@@ -227,6 +244,8 @@ class ProcessSandbox(Sandbox):
         job_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the owner's pid: clean() spares a live grader's jobs
         stage_dir = tempfile.mkdtemp(prefix="grader-stage-", dir=_stage_parent()) if self.root else None
         cgroup = None
+        warm = self._zygote(job.warm_env) if self.warm(job) else None
+        doors = zygote.door_pair() if warm else None  # (the worker's end, the supervisor's end)
 
         def cleanup() -> None:
             if cgroup is not None:
@@ -238,6 +257,8 @@ class ProcessSandbox(Sandbox):
         try:
             if stage_dir:
                 os.chmod(stage_dir, 0o755)
+            if doors:
+                job = dataclasses.replace(job, args=(*job.args, "--door", str(doors[1].fileno())))
             sources: list[str] = []
             args = self.bwrap_args(job, stage_dir, sources)
             if self.cgroups:
@@ -246,11 +267,24 @@ class ProcessSandbox(Sandbox):
                     "rlimits": self._rlimits(job), "argv": (_setpriv(SANDBOX_UID) if self.root else []) + args}
             proc = subprocess.Popen([sys.executable, "-I", str(STAGE_SCRIPT), json.dumps(plan)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE,
-                                    start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+                                    start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                                    pass_fds=[doors[1].fileno()] if doors else ())
+            if warm:
+                warm.fork(doors[0], {"cgroups": plan["cgroups"], "rlimits": plan["rlimits"], "uid": SANDBOX_UID,
+                                     "job_id": job_id})
         except BaseException:
             cleanup()
             raise
+        finally:
+            for door in doors or ():
+                door.close()
         return proc, cgroup, cleanup
+
+    def _zygote(self, env: dict) -> Zygote | None:
+        """The warm worker for this environment, started on first use; None where it cannot run (cold then)."""
+        with self.lock:
+            worker = self.zygotes.setdefault(tuple(sorted(env.items())), Zygote(env))
+            return worker if worker.ready() else None
 
     def run(self, job: Job) -> Result:
         started = time.monotonic()
