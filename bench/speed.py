@@ -2,7 +2,8 @@
 costs over a plain run. One JSON document on stdout (progress on stderr), so commits can be compared.
 
   (a) the unmodified reference, 10 epochs on 60,000 images (only with --unmodified: about 70 s)
-  (b) `grader check reference/solution.py`, median of --runs, with the per-phase split from the reports
+  (b) `grader check reference/solution.py`, median of --runs, with the per-phase split from the reports;
+      and the reference in a running batch worker (warm worker): its seconds per submission
   (c) a mixed class of --class-size examples through `grader grade --jobs auto`: wall, submissions/min,
       peak resident memory per sandboxed process, CPU seconds per submission, the mean per-phase split from
       the class's reports, and the training bound: the rate if a submission cost nothing but its own
@@ -90,6 +91,26 @@ def check_reference(runs: int, sandbox: str) -> dict:
     return {"runs": runs, "wall_median_s": round(statistics.median(walls), 2), "wall_min_s": round(min(walls), 2),
             "wall_max_s": round(max(walls), 2), "phases_median_s": {k: round(v, 2) for k, v in phases.items()},
             "backend": reports[0]["sandbox"]["backend"]}
+
+
+def warm_reference(runs: int, sandbox: str) -> dict:
+    """The reference graded again and again by one batch worker's Grader (warm worker, evaluator service):
+    what each submission after the first costs, per phase, in a worker that is already running."""
+    from grader.grade import Grader, Options
+
+    grader = Grader(Options(sandbox=sandbox, device="cpu", jobs=max(1, os.cpu_count() or 1), warm_worker=True,
+                            evaluator_service=True))
+    try:
+        grader.grade(REFERENCE)  # the worker's own start (its torch import) is the first submission's
+        reports = [grader.grade(REFERENCE) for _ in range(runs)]
+    finally:
+        grader.close()
+    if any(r.score != r.max_score for r in reports):
+        raise SystemExit("the reference did not get full marks in the warm worker")
+    return {"runs": runs, "harness": reports[0].sandbox.limits.get("harness"),
+            "total_median_s": round(statistics.median(r.timings.total_s for r in reports), 2),
+            "phases_median_s": {p: round(statistics.median(getattr(r.timings, p) or 0 for r in reports), 2)
+                                for p in PHASES}}
 
 
 def mixed_class(folder: Path, size: int) -> list[Path]:
@@ -211,6 +232,8 @@ def main() -> None:
         log(f"(a) {result['a_unmodified_s']} s")
     result["b_check"] = check_reference(args.runs, args.sandbox)
     log(f"(b) {result['b_check']}")
+    result["b_warm"] = warm_reference(args.runs, args.sandbox)
+    log(f"(b, warm) {result['b_warm']}")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "class").mkdir()
         files = mixed_class(Path(tmp) / "class", args.class_size)
