@@ -270,8 +270,9 @@ class ProcessSandbox(Sandbox):
                                     start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                                     pass_fds=[doors[1].fileno()] if doors else ())
             if warm:
-                warm.fork(doors[0], {"cgroups": plan["cgroups"], "rlimits": plan["rlimits"], "uid": SANDBOX_UID,
-                                     "job_id": job_id})
+                with self.lock:  # another job's thread may be starting the worker again
+                    warm.fork(doors[0], {"cgroups": plan["cgroups"], "rlimits": plan["rlimits"],
+                                         "uid": SANDBOX_UID, "job_id": job_id})
         except BaseException:
             cleanup()
             raise
