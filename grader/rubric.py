@@ -30,8 +30,9 @@ class Points(_Model):
 class Limits(_Model):
     """Per-submission sandbox limits, sized so two jobs at once fit a 2-core, 24 GiB machine with room to spare."""
 
-    timeout_s: float = Field(90, gt=0, description="CPU seconds the submission may use, imports included: CPU "
-                                                   "time, so a busy machine never times out a correct program")
+    timeout_s: float = Field(90, gt=0, description="CPU seconds the submission may use from its first line (its "
+                                                   "own imports included, not the grader's start): CPU time, so a "
+                                                   "busy machine never times out a correct program")
     wall_factor: float = Field(6, ge=1, description="wall-clock backstop: timeout_s times this")
     grace_s: float = Field(20, ge=0, description="after the timeout: time to export what was trained")
     memory_mb: int = Field(3072, ge=512, description="RAM (no swap); the harness alone uses ~900 MB")

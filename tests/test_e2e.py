@@ -15,8 +15,10 @@ import pytest
 
 from grader.grade import Grader, Options
 from grader.report import CHECK_IDS, Status
+from grader.rubric import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUDGET_S = Limits().timeout_s
 EXAMPLES = tomllib.loads((ROOT / "submissions" / "expected.toml").read_text())["example"]
 
 
@@ -39,7 +41,7 @@ def test_reference_gets_full_marks(grader):
     assert [c.id for c in rep.checks] == list(CHECK_IDS)
 
 
-def grade_all(real_data, **options) -> dict:
+def grade_all(real_data, examples=EXAMPLES, **options) -> dict:
     jobs = 2
     grader = Grader(Options(data_dir=real_data, device="cpu", jobs=jobs,
                             sandbox=os.environ.get("GRADER_E2E_SANDBOX", "process"), **options))
@@ -51,7 +53,7 @@ def grade_all(real_data, **options) -> dict:
             return exc
 
     with ThreadPoolExecutor(jobs) as pool:
-        return dict(zip((e["file"] for e in EXAMPLES), pool.map(grade, EXAMPLES)))
+        return dict(zip((e["file"] for e in examples), pool.map(grade, examples)))
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,16 @@ def test_plain_data_path_gives_every_example_the_same_verdict(real_data, verdict
     grades every example a second time.
     Run: pytest -m slow tests/test_e2e.py"""
     plain = grade_all(real_data, fast_path=False)
+    # the plain path spends more CPU on the same data (per-image transforms), so a program near its budget
+    # may finish on the fast path only (pytorch/examples' CNN: 73 s of its 90 there, ~86 s plain); given the
+    # CPU it needs, the plain path must then reach the same verdict. The other way round stays a difference
+    near_budget = [e for e in EXAMPLES if _status(plain[e["file"]]) == "timeout" != _status(verdicts[e["file"]])]
+    if near_budget:
+        plain.update(grade_all(real_data, fast_path=False, timeout=2 * DEFAULT_BUDGET_S, examples=near_budget))
     differ = {f: (_verdict(verdicts[f]), _verdict(plain[f])) for f in verdicts
               if _verdict(verdicts[f]) != _verdict(plain[f])}
     assert not differ, differ
+
+
+def _status(rep) -> str | None:
+    return None if isinstance(rep, Exception) else rep.status.value

@@ -144,8 +144,8 @@ def test_exception_keeps_partial_credit_and_line(grader, tmp_path):
 
 @pytest.fixture
 def quick(grader):
-    # 12 s of CPU on one torch thread: importing torch takes 3-6 s of it on a busy machine, and the soft
-    # timeout must find a network trained (8 s failed once in a full run, with a cold venv)
+    # 12 s of CPU on one torch thread, counted from the submission's first line: the soft timeout must find a
+    # network trained (8 s, when torch's import was still charged, failed once in a full run with a cold venv)
     grader.limits = grader.limits.model_copy(update={"timeout_s": 12, "grace_s": 10})
     yield grader
     grader.limits = TINY.limits
@@ -163,6 +163,35 @@ def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
     assert rep.check("architecture").passed and rep.check("zero_grad").passed
     assert rep.check("learns").passed  # the model was exported after the deadline stopped it
     assert rep.training.epochs > 2
+
+
+def test_the_budget_starts_at_the_submissions_first_line(grader, tmp_path):
+    # torch's import alone takes more than this budget's 1 s of CPU in a cold harness; a warm worker's fork
+    # never pays it, so a cold start must not charge it either, or check and grade would disagree
+    grader.limits = grader.limits.model_copy(update={"timeout_s": 1, "grace_s": 10})
+    try:
+        rep = grader.grade(write(tmp_path, "import time\nt = time.process_time()\n"
+                                           "while time.process_time() - t < 0.4:\n    pass\nprint('done')\n"))
+        endless = grader.grade(write(tmp_path, "while True:\n    pass\n", "endless.py"))
+    finally:
+        grader.limits = TINY.limits
+    assert rep.status == Status.graded and rep.check("runs").passed, rep.check("runs").message
+    assert endless.status == Status.timeout
+    assert endless.check("runs").evidence["cpu_s"] < 3  # its own CPU: the harness's start is not in it
+
+
+def test_only_the_harness_s_first_run_start_sets_what_is_not_charged():
+    from grader.harness.supervisor import TraceReader
+
+    reader = TraceReader("k", lambda event: None)
+    lines = [{"e": "run_start", "cpu_s": 2.5}, {"e": "run_start", "cpu_s": 1e5}]  # the second: the submission's
+    reader.feed(b"".join(json.dumps({**e, "k": "k", "i": i}).encode() + b"\n" for i, e in enumerate(lines, 1)))
+    assert reader.setup_cpu_s == 2.5
+    for forged in ({"cpu_s": "9"}, {"cpu_s": -1.0}, {}):
+        reader = TraceReader("k", lambda event: None)
+        reader.feed(json.dumps({"e": "run_start", **forged, "k": "k", "i": 1}).encode() + b"\n")
+        assert reader.setup_cpu_s == 0.0
+    assert TraceReader("k", lambda event: None).setup_cpu_s is None  # not started: the budget is not running
 
 
 def _frame_called_through(*files):

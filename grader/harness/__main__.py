@@ -203,6 +203,9 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
     hidden = _hide_grader_modules()
     script = _writable_copy(spec["submission"], spec["workdir"])
     _deadline["script"] = script
+    # torch's import and the data cost a cold start seconds of CPU that a warm worker's fork never pays:
+    # the budget starts here, so every start gives a program the same CPU time
+    rec.emit("run_start", force=True, cpu_s=round(time.process_time(), 3))  # written now, not buffered
     outcome, exc, code = run_submission(script, spec.get("kind", "python"))
     if os.getpid() != rec.pid:  # a process the submission forked, unwinding: it must not run our epilogue
         os._exit(1 if exc is not None else 0)

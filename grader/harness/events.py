@@ -10,6 +10,7 @@ from __future__ import annotations
 EVENTS: dict[str, tuple[str, ...]] = {
     "start": ("python", "torch", "torchvision", "cuda", "gpu", "threads"),
     "phase": ("name", "seconds"),
+    "run_start": ("cpu_s",),  # the harness's own CPU time so far: the supervisor does not charge it to the budget
     # data
     "dataset": ("ds", "train", "size"),
     "pass_start": ("loader", "pass_no", "train", "dataset_size", "batches", "bs"),

@@ -9,7 +9,10 @@ The trace pipe is inherited by the harness process, so the submission could find
 must therefore carry a per-run key (handed over through a one-shot pipe the harness reads and closes before
 any submission code runs) and the next sequence number. Other lines are dropped and counted.
 
-Deadlines: when the harness's process group has used `cpu_timeout_s` of CPU time, or at the wall-clock backstop
+Deadlines: when the harness's process group has used `cpu_timeout_s` of CPU time from the submission's first
+line (the harness's own start, torch's import included, is not charged: a warm worker's fork never pays it,
+and a cold start must give a program the same budget; the start is bounded by the wall-clock backstop and
+RLIMIT_CPU), or at the wall-clock backstop
 `timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it trained); `grace_s`
 later the whole process group is killed. CPU time is the primary limit: a correct program must not time out
 because another job made the machine busy.
@@ -113,6 +116,8 @@ class TraceReader:
     def __init__(self, key: str, emit):
         self.key, self.emit = key, emit
         self.buf, self.bytes, self.next, self.rejected = b"", 0, 1, 0
+        # the harness's CPU before the submission's first line (its run_start event); None before it comes
+        self.setup_cpu_s: float | None = None
 
     def feed(self, data: bytes) -> None:
         self.bytes += len(data)
@@ -129,6 +134,10 @@ class TraceReader:
                 self.rejected += 1
                 continue
             self.next += 1
+            if event.get("e") == "run_start" and self.setup_cpu_s is None:
+                # only the first: the harness sends it before any submission code runs, so it is not forged
+                cpu = event.get("cpu_s")
+                self.setup_cpu_s = float(cpu) if isinstance(cpu, (int, float)) and 0 <= cpu < 1e6 else 0.0
             self.emit({"ch": protocol.TRACE, "ev": event})
 
 
@@ -252,8 +261,10 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
             break
         if exited_at is None and now - cpu_checked >= 0.25:
             cpu_checked, cpu_used = now, max(cpu_used, group_cpu_seconds(child.pid))
-        if not soft_sent and (now >= soft_at or cpu_used >= cpu_limit):
-            soft_sent, soft_reason = True, "cpu" if cpu_used >= cpu_limit else "wall"
+        # the budget starts where the submission does; before that only the harness's own code runs
+        charged = 0.0 if trace.setup_cpu_s is None else cpu_used - trace.setup_cpu_s
+        if not soft_sent and (now >= soft_at or charged >= cpu_limit):
+            soft_sent, soft_reason = True, "cpu" if charged >= cpu_limit else "wall"
             hard_at = min(hard_at, now + float(spec.get("grace_s", 20)))
         if soft_sent and exited_at is None and now >= soft_resend_at:
             # again every SOFT_RESEND_S until it exits: the harness defers the signal while in its own code,
@@ -296,7 +307,8 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
         "exit": code,
         "soft_timeout": soft_sent,
         "timeout_reason": soft_reason,
-        "cpu_s": round(max(cpu_used, cpu_s), 3),
+        "cpu_s": round(max(cpu_used, cpu_s) - (trace.setup_cpu_s or 0.0), 3),  # the submission's, as charged
+        "setup_cpu_s": trace.setup_cpu_s,
         "cpu_limit_s": cpu_limit,
         "hard_timeout": hard_killed,
         "wall_s": round(time.monotonic() - started, 3),
