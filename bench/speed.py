@@ -93,11 +93,14 @@ def check_reference(runs: int, sandbox: str) -> dict:
             "backend": reports[0]["sandbox"]["backend"]}
 
 
-def warm_reference(runs: int, sandbox: str) -> dict:
+def warm_reference(runs: int, sandbox: str) -> dict | None:
     """The reference graded again and again by one batch worker's Grader (warm worker, evaluator service):
-    what each submission after the first costs, per phase, in a worker that is already running."""
+    what each submission after the first costs, per phase, in a worker that is already running. None for a
+    commit from before the warm worker (this script also benchmarks older commits)."""
     from grader.grade import Grader, Options
 
+    if "warm_worker" not in Options.__dataclass_fields__:
+        return None
     grader = Grader(Options(sandbox=sandbox, device="cpu", jobs=max(1, os.cpu_count() or 1), warm_worker=True,
                             evaluator_service=True))
     try:
