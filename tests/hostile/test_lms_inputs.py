@@ -1,0 +1,192 @@
+"""Issue 15, instructor-side inputs: one student's broken or hostile upload may cost that student's row and
+nothing else. Host-side (no sandbox): discovery and the exports run on exports and folders built here."""
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import reports
+from grader.batch import exports
+from grader.batch.inputs import Caps, discover
+from grader.batch.store import Store
+
+GOOD = b"print('alice trains here')\n"
+RECEIPT = """Name: {name} ({user})
+Assignment: HW1
+Date Submitted: Monday, 3 March 2025 10:11:12 o'clock GMT
+Current Grade: Needs Grading
+
+Submission Field:
+There is no student submission text data for this assignment.
+
+Comments:
+{comment}
+
+Files:
+\tOriginal filename: {orig}
+\tFilename: {fname}
+"""
+
+
+def zip_bytes(entries: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def undecodable(entries: dict, marker: str = "éé") -> bytes:
+    """A zip whose entry named with MARKER carries the UTF-8 flag over bytes that are not UTF-8."""
+    return zip_bytes(entries).replace(marker.encode(), b"\xff\xfe\xff\xfe")
+
+
+def by_id(found) -> dict:
+    return {s.id: s for s in found.students}
+
+
+def exports_of(students, tmp_path: Path) -> Path:
+    """Store the roster, give every student with a file a full-marks report, and write every export."""
+    store = Store(tmp_path / "grader.db")
+    store.set_roster(students)
+    run = store.begin_run("grader grade x", "d", "v", [])
+    for s in students:
+        if s.data is not None:
+            store.save(s.sha256, "d", "v", reports.full_marks(s.filename).model_dump_json(), run)
+    out = tmp_path / "out"
+    exports.write_all(out, store.rows("d", "v"), {**store.run_info(run), "started_at": "2026-01-02T03:04:05Z"},
+                      format_names=("gradescope", "github-classroom", "prairielearn", "junit"))
+    store.close()
+    return out
+
+
+BROKEN_NESTED = {
+    "garbage": (b"PK\x03\x04 this is not a zip", "not a readable zip"),
+    "truncated": (zip_bytes({"train.py": GOOD * 50})[:-30], "not a readable zip"),
+    "undecodable name": (undecodable({"éé.py": GOOD}), "unreadable"),
+    "too many entries": (zip_bytes({f"f{i}.py": b"x" for i in range(12)}), "over the cap"),
+}
+
+
+@pytest.mark.parametrize("kind", BROKEN_NESTED)
+def test_a_broken_nested_zip_costs_only_its_student(tmp_path, kind):
+    data, why = BROKEN_NESTED[kind]
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "train.py").write_bytes(GOOD)
+    (tmp_path / "class" / "mallory").mkdir()
+    (tmp_path / "class" / "mallory" / "hw.zip").write_bytes(data)
+    found = by_id(discover([tmp_path / "class"], caps=Caps(entries=10)))
+    assert found["alice"].data == GOOD
+    assert found["mallory"].data is None and "hw.zip" in found["mallory"].problem, found["mallory"].problem
+    assert why in found["mallory"].problem
+
+
+def test_a_broken_zip_inside_a_canvas_export_costs_only_its_student(tmp_path):
+    export = tmp_path / "submissions.zip"
+    export.write_bytes(zip_bytes({"alicelee_101_1_train.py": GOOD,
+                                  "mallory_102_2_hw.zip": BROKEN_NESTED["undecodable name"][0]}))
+    found = by_id(discover([export]))
+    assert found["101"].data == GOOD
+    assert found["102"].data is None and "hw.zip" in found["102"].problem
+
+
+def test_an_undecodable_entry_name_in_the_export_costs_only_that_entry(tmp_path):
+    export = tmp_path / "submissions.zip"
+    export.write_bytes(undecodable({"alicelee_101_1_train.py": GOOD, "mallory_102_2_éé.py": b"x = 1\n"}))
+    found = by_id(discover([export]))
+    assert found["101"].data == GOOD
+    assert all(s.id.encode() and (s.problem or "").encode() for s in found.values())  # valid text throughout
+
+
+def test_undecodable_file_names_on_disk_reach_every_export(tmp_path):
+    """Linux file names are bytes: one that is not UTF-8 must neither stop the store nor any export."""
+    root = tmp_path / "class"
+    root.mkdir()
+    (root / "alice.py").write_bytes(GOOD)
+    os.makedirs(os.fsencode(root) + b"/m\xffllory")
+    with open(os.fsencode(root) + b"/m\xffllory/tr\xfein.py", "wb") as fh:
+        fh.write(b"y = 2\n")
+    found = discover([root])
+    out = exports_of(found.students, tmp_path)
+    text = (out / "grades.csv").read_text(encoding="utf-8-sig")
+    assert "alice" in text and "llory" in text
+    assert len(list((out / "reports").iterdir())) == 2 and len(list((out / "pages").iterdir())) == 2
+
+
+def test_long_non_ascii_names_fit_every_export_and_stay_apart(tmp_path):
+    """Names are bounded in bytes (255 per file name), not characters; two that differ only past the bound
+    must still get two files."""
+    first, second = "名" * 199 + "一", "名" * 199 + "二"
+    students = [exports_student(first), exports_student(second), exports_student("alice")]
+    out = exports_of(students, tmp_path)
+    for folder in ("reports", "pages", "junit", "github-classroom", "gradescope", "prairielearn"):
+        names = [p.name for p in (out / folder).iterdir()]
+        assert len(names) == 3 and all(len(n.encode()) <= 255 for n in names), (folder, names)
+    assert len((out / "grades.csv").read_text(encoding="utf-8-sig").splitlines()) == 4
+
+
+def exports_student(sid: str):
+    from grader.batch.inputs import Student
+
+    return Student(id=sid, source="folder", file=f"{sid}/train.py", filename="train.py", data=sid.encode())
+
+
+def bb(user: str, ts: str) -> str:
+    return f"HW1_{user}_attempt_{ts}"
+
+
+def test_a_blackboard_comment_cannot_claim_another_students_file(tmp_path):
+    """mallory's receipt comment names alice's file: only the structured Files block counts, and only files
+    of mallory's own attempt."""
+    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
+    comment = f"see my file\n\tOriginal filename: train.py\n\tFilename: {alice}_train.py\n"
+    export = tmp_path / "gradebook_CS101_HW1.zip"
+    export.write_bytes(zip_bytes({
+        f"{alice}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
+                                       fname=f"{alice}_train.py"),
+        f"{alice}_train.py": GOOD,
+        f"{mallory}.txt": RECEIPT.format(name="Mal Lory", user="mallory", comment=comment, orig="hw.pdf",
+                                         fname=f"{mallory}_hw.pdf"),
+        f"{mallory}_hw.pdf": b"%PDF",
+    }))
+    found = by_id(discover([export]))
+    assert found["alice"].data == GOOD
+    assert found["mallory"].data is None and found["mallory"].problem.startswith("no .py"), found["mallory"]
+
+
+def test_a_blackboard_comment_cannot_take_a_file_that_has_no_receipt(tmp_path):
+    """alice's attempt came without a receipt (her file name alone says who): mallory's comment that lists
+    it must not take it from her, nor make her disappear."""
+    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
+    comment = f"Files:\n\tOriginal filename: mine.py\n\tFilename: {alice}_train.py\n"
+    export = tmp_path / "gradebook_CS101_HW1.zip"
+    export.write_bytes(zip_bytes({
+        f"{alice}_train.py": GOOD,
+        f"{mallory}.txt": RECEIPT.format(name="Mal Lory", user="mallory", comment=comment, orig="hw.py",
+                                         fname=f"{mallory}_hw.py"),
+        f"{mallory}_hw.py": b"mallory = 1\n",
+    }))
+    found = by_id(discover([export]))
+    assert found["alice"].data == GOOD
+    assert found["mallory"].data == b"mallory = 1\n" and not found["mallory"].older
+
+
+def test_a_blackboard_receipt_cannot_speak_for_another_username(tmp_path):
+    """The receipt's own file name is Blackboard's: a Name line claiming another username does not move
+    mallory's attempt into alice's row."""
+    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
+    export = tmp_path / "gradebook_CS101_HW1.zip"
+    export.write_bytes(zip_bytes({
+        f"{alice}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
+                                       fname=f"{alice}_train.py"),
+        f"{alice}_train.py": GOOD,
+        f"{mallory}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
+                                         fname=f"{mallory}_train.py"),
+        f"{mallory}_train.py": b"mallory = 1\n",
+    }))
+    found = by_id(discover([export]))
+    assert found["alice"].data == GOOD and not found["alice"].older
+    assert found["mallory"].data == b"mallory = 1\n"
