@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__, data, report, rubric, sandbox, scratch
+from grader import __version__, data, inert, report, rubric, sandbox, scratch
 from grader.report import Status
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -48,7 +48,7 @@ class Jobs(click.ParamType):
 
 
 def _log(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(inert.terminal(message), err=True)  # notes quote student ids and entry names
 
 
 def exit_code(rep: report.Report, min_score: float | None = None) -> int:
@@ -243,7 +243,7 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     try:
         outcome = run.run(plan)
     except batch_inputs.InputError as exc:
-        raise GraderError(str(exc)) from None
+        raise GraderError(inert.terminal(exc)) from None  # it quotes entry names from the inputs
     except executor.SetupFailed as exc:
         raise InfrastructureError(f"the grading workers could not start: {exc}") from None
     if not quiet:
@@ -266,7 +266,7 @@ def _hook(root: Path, submission: str, results: str, source: str, fmt: str, opti
     target = root / results
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(formats.render(fmt, rep) + "\n")
-    click.echo(f"{rep.message} -> {target}")
+    click.echo(f"{inert.terminal(rep.message)} -> {target}")
 
 
 @cli.command(name="gradescope")

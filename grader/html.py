@@ -19,21 +19,17 @@ from urllib.parse import quote
 
 import jinja2
 
-from grader import svg
+from grader import inert, svg
 from grader.report import CHECK_IDS, LossCurve, ReferenceCurve, Report, Status
 
 TEMPLATES = Path(__file__).with_name("templates")
 OUTPUT_LINES = 200
 OVERLAY_POINTS = 80  # per student on the class page: 300 curves stay light
 NAMED_OUTLIERS = 12  # beyond that the table's red marks say who
-ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 Entry = tuple[str, Report, str]  # (student id, report, relative link to that student's page)
 
 
-def clean(text) -> str:
-    """Terminal text as a page shows it: colour codes and other control characters removed."""
-    return CONTROL.sub("", ANSI.sub("", str(text))) if text is not None else ""
+clean = inert.plain  # terminal text as a page shows it: escape sequences and control characters removed
 
 
 def safe_href(link: str | None) -> str | None:

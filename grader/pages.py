@@ -3,12 +3,11 @@ shared by `grader report` and batch grading."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from grader import html
+from grader import html, inert
 from grader.report import Report
 
 
@@ -35,7 +34,7 @@ def load_reports(inputs: list[Path]) -> list[tuple[str, Report]]:
 
 def page_name(student: str, taken: set[str]) -> str:
     """A file name for a student's page: safe characters only, unique within the folder."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", student).strip("._")[:80] or "student"
+    stem = inert.file_name(student, limit=200).strip("._") or "student"  # bounded in bytes, cut names hashed
     name, n = f"{stem}.html", 2
     while name.lower() in taken or name.lower() == "index.html":
         name, n = f"{stem}-{n}.html", n + 1

@@ -1,4 +1,7 @@
-"""The verdict as a person reads it: a row per check, a hint under each failure, the program's own output."""
+"""The verdict as a person reads it: a row per check, a hint under each failure, the program's own output.
+
+Every text a submission could have shaped (its name, its output, messages quoting it) goes through
+inert.terminal: it can print a fake verdict, but only as text inside its own box, never over the real one."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import textwrap
 
 import click
 
-from grader import spark
+from grader import inert, spark
 from grader.report import Report
 
 OUTPUT_LINES = 12
@@ -16,15 +19,16 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
     def style(text: str, **kw) -> str:
         return click.style(text, **kw) if color is not False else text
 
-    sub = report.submission
-    lines = [style(f"grader {report.grader_version} · {sub.path} ({sub.kind})", bold=True), report.message, ""]
+    sub, text = report.submission, inert.terminal
+    lines = [style(f"grader {report.grader_version} · {text(sub.path, one_line=True)} ({sub.kind})", bold=True),
+             text(report.message), ""]
     width = max((len(c.title) for c in report.checks), default=10)
     for c in report.checks:
         mark = style("✓", fg="green") if c.passed else style("✗", fg="red")
         pts = f"{c.points:g}/{c.max_points:g}".rjust(7)
-        lines.append(f"  {mark} {c.title.ljust(width)} {pts}  {c.message}")
+        lines.append(f"  {mark} {text(c.title).ljust(width)} {pts}  {text(c.message)}")
         if c.hint:
-            for i, part in enumerate(textwrap.wrap(c.hint, 96)):
+            for i, part in enumerate(textwrap.wrap(text(c.hint), 96)):
                 lines.append(" " * (width + 15) + style(("hint: " if i == 0 else "      ") + part, fg="yellow"))
     t = report.training
     facts = []
@@ -44,7 +48,7 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
         shown = out[-OUTPUT_LINES:]
         more = " (truncated)" if report.output.truncated or len(out) > len(shown) else ""
         lines += ["", f"Your program's output, last {len(shown)} lines{more}:"]
-        lines += ["  │ " + line[:200] for line in shown]
+        lines += ["  │ " + text(line, one_line=True)[:200] for line in shown]
     if report.warnings:
-        lines += ["", "Warnings:"] + [f"  - {w}" for w in report.warnings]
+        lines += ["", "Warnings:"] + [f"  - {text(w)}" for w in report.warnings]
     return "\n".join(lines)

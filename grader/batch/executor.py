@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from grader import inert
+
 PR_SET_PDEATHSIG = 1
 POLL_S = 0.5
 
@@ -79,7 +81,7 @@ def make_grader(settings: Settings):
 def grade_bytes(grader, work: Work) -> str:
     """The unit of work: write the bytes into a private temp dir, grade them, report as JSON."""
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
-        path = Path(tmp) / (Path(work.name).name or "submission.py")
+        path = Path(tmp) / inert.file_name(Path(work.name).name or "submission.py")  # a student's name: bounded
         path.write_bytes(work.content)
         report = grader.grade(path)
     report.submission.path = work.name  # never the worker's temp path

@@ -17,13 +17,12 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader import formats, html
+from grader import formats, html, inert
 from grader.batch.store import Row
 from grader.formats import github_classroom, gradescope, junit, prairielearn
 from grader.report import CHECK_IDS, Report, Student
 
 GRADEBOOKS = ("canvas", "moodle", "blackboard")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def report_of(row: Row) -> Report | None:
@@ -45,14 +44,12 @@ def status_of(row: Row) -> str:
 
 
 def safe_name(student_id: str) -> str:
-    """A file name for a student id: ids come from file names students chose."""
-    return re.sub(r"[^\w.@+-]", "_", student_id).lstrip(".")[:120] or "_"
+    """A file name stem for a student id (ids come from names students chose), with room for the longest
+    suffix an export adds (`-N.json`) within a file name's 255 bytes."""
+    return inert.file_name(student_id, limit=inert.FILE_NAME_BYTES - 16)
 
 
-def _cell(value) -> str:
-    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+_cell = inert.csv_cell
 
 
 def _csv(rows: list[list], quote_all: bool = False) -> str:
@@ -96,7 +93,8 @@ def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, whe
         skipped += [r.student.id for r in mine if r.student.id.startswith("anon_")]
         max_score = reps[0][1]["max_score"] if reps else ""
         table = [["Student", "ID", "Section", f"{title} ({column_id})"], ["Points Possible", "", "", _points(max_score)]]
-        table += [[_cell(r.student.name or r.student.id), r.student.id, "", _points(rep["score"])] for r, rep in reps]
+        table += [[_cell(r.student.name or r.student.id), _cell(r.student.id), "", _points(rep["score"])]
+                  for r, rep in reps]
         return _csv(table), skipped
     if kind == "moodle":
         table = [["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments"]]
@@ -108,7 +106,7 @@ def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, whe
     if kind == "blackboard":
         max_score = json.loads(mine[0].report)["max_score"] if mine else 0
         table = [["Username", f"{title} [Total Pts: {max_score:g}] |{column_id}"]]
-        table += [[r.student.id, _points(json.loads(r.report)["score"])] for r in mine]
+        table += [[_cell(r.student.id), _points(json.loads(r.report)["score"])] for r in mine]
         return _csv(table, quote_all=True), skipped
     raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
 
@@ -188,8 +186,7 @@ def summary_md(rows: list[Row], run: dict, min_score: float | None, slowest: int
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_md = inert.markdown
 
 
 # ---------------------------------------------------------------------------------------------- on disk
@@ -235,12 +232,14 @@ def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None 
     notes: list[str] = []
     reports = {r.student.id: report_of(r) for r in rows}
     names: dict[str, str] = {}
-    for r in rows:  # two ids may map to one file name ("a b", "a_b"): the later one gets a suffix
+    taken: set[str] = set()
+    for r in rows:  # two ids may map to one file name ("a b", "a_b", "A_b"): the later one gets a suffix
         name, n = safe_name(r.student.id), 1
-        while name in names.values():
+        while name.lower() in taken:
             n += 1
             name = f"{safe_name(r.student.id)}-{n}"
         names[r.student.id] = name
+        taken.add(name.lower())
     _replace_dir(out / "reports", {f"{names[sid]}.json": rep.model_dump_json(indent=2) + "\n"
                                    for sid, rep in reports.items() if rep is not None})
     _write(out / "grades.csv", grades_csv(rows))

@@ -14,13 +14,19 @@ import hashlib
 import io
 import os
 import re
+import struct
 import zipfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader import inert
+
 SUBMISSION_SUFFIXES = (".py", ".ipynb")
 READ_SUFFIXES = SUBMISSION_SUFFIXES + (".txt", ".yml", ".yaml", ".zip")  # what a parser may need to open
+# what reading one archive or entry can raise: it costs that entry (and its student), never the class
+UNREADABLE = (zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError, ValueError, zlib.error)
 JUNK_PARTS = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "__pycache__", ".github", ".vscode", ".idea"}
 
 
@@ -97,6 +103,66 @@ def decode_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
+def _open_zip(fp) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(fp)
+    except UnicodeDecodeError:  # one name flagged UTF-8 that is not stops zipfile reading any: unflag those
+        fp.seek(0)
+        return zipfile.ZipFile(_Unflagged(fp))
+
+
+class _Unflagged(io.RawIOBase):
+    """A zip as zipfile reads it, except that each entry whose name is flagged UTF-8 but is not loses the
+    flag (in the central directory, and in its local header when zipfile opens it), so that its name reads
+    as cp437 (decode_name then keeps those bytes visible) instead of the whole archive failing to open."""
+
+    CENTRAL, LOCAL, UTF8 = b"PK\x01\x02", b"PK\x03\x04", 0x800
+
+    def __init__(self, fp):
+        super().__init__()
+        self.fp, self.unflagged = fp, set()  # offsets of the local headers to unflag
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.fp.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self.fp.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        at = self.fp.tell()
+        data = self.fp.read(n)
+        if data[:4] == self.CENTRAL:  # zipfile reads the whole central directory at once
+            return self._central(bytearray(data))
+        if data[:4] == self.LOCAL and at in self.unflagged:
+            return self._clear(bytearray(data), 6)
+        return data
+
+    def _central(self, data: bytearray) -> bytes:
+        pos = 0
+        while data[pos:pos + 4] == self.CENTRAL and pos + 46 <= len(data):
+            flags, = struct.unpack_from("<H", data, pos + 8)
+            n, m, k = struct.unpack_from("<HHH", data, pos + 28)
+            try:
+                bytes(data[pos + 46:pos + 46 + n]).decode("utf-8")
+            except UnicodeDecodeError:
+                if flags & self.UTF8:
+                    self._clear(data, pos + 8)
+                    self.unflagged.add(struct.unpack_from("<I", data, pos + 42)[0])
+            pos += 46 + n + m + k
+        return bytes(data)
+
+    def _clear(self, data: bytearray, at: int) -> bytes:
+        flags, = struct.unpack_from("<H", data, at)
+        struct.pack_into("<H", data, at, flags & ~self.UTF8)
+        return bytes(data)
+
+
 def unsafe(name: str) -> str | None:
     """Why an entry name must not be used, or None. Backslashes count as separators (Windows zips)."""
     posix = name.replace("\\", "/")
@@ -135,12 +201,16 @@ class _Reader:
                              "refusing (a zip bomb?)")
 
     def zip(self, source, origin: str, depth: int = 0) -> list[Entry]:
+        fp = io.BytesIO(source) if isinstance(source, bytes) else None
         try:
-            zf = zipfile.ZipFile(source if isinstance(source, (str, Path)) else io.BytesIO(source))
-        except (zipfile.BadZipFile, OSError) as exc:
+            fp = fp or open(source, "rb")
+            zf = _open_zip(fp)
+        except UNREADABLE as exc:
+            if fp is not None:
+                fp.close()
             raise InputError(f"{origin}: not a readable zip archive ({exc})") from None
         entries: list[Entry] = []
-        with zf:
+        with fp, zf:
             infos = zf.infolist()
             if len(infos) > self.caps.entries:
                 raise InputError(f"{origin}: {len(infos):,} entries, over the cap of {self.caps.entries:,}")
@@ -180,11 +250,21 @@ class _Reader:
                     if depth >= self.caps.depth:
                         self.warnings.append(f"skipped {where}: archives nested deeper than {self.caps.depth}")
                         continue
-                    entries += [Entry(f"{path}/{e.path}", e.data, e.origin) for e in self.zip(data, where, depth + 1)]
+                    entries += self._nested(data, path, where, depth + 1)
                     continue
                 entries.append(Entry(path, data, where))
             entries += [Entry(f"{c}/.git" if c else ".git", None, f"{origin}:{c}/.git") for c in sorted(clones)]
         return entries
+
+    def _nested(self, data: bytes, path: str, where: str, depth: int) -> list[Entry]:
+        """A zip inside an input is one student's upload: if it cannot be read, it alone is refused (its
+        student's row says why), and the bytes it was charged are given back to the class's budget."""
+        before = self.total
+        try:
+            return [Entry(f"{path}/{e.path}", e.data, e.origin, e.skipped) for e in self.zip(data, where, depth)]
+        except InputError as exc:
+            self.total = before
+            return [self._skip(path, where, str(exc).removeprefix(f"{where}: "))]
 
     def _skip(self, path: str, where: str, why: str) -> Entry:
         self.warnings.append(f"skipped {where}: {why}")
@@ -201,25 +281,27 @@ class _Reader:
                     if n > self.caps.file_bytes:
                         return f"over the {self.caps.file_bytes >> 20} MB cap"
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, NotImplementedError) as exc:
+        except UNREADABLE as exc:
             return f"unreadable ({exc})"
         return b"".join(chunks)
 
     def folder(self, root: Path, origin: str) -> list[Entry]:
         entries: list[Entry] = []
+        origin = inert.valid(origin)
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            rel_dir = inert.valid(Path(dirpath).relative_to(root).as_posix())  # names on disk are bytes
             rel_dir = "" if rel_dir == "." else rel_dir
             if ".git" in dirnames:
                 entries.append(Entry(f"{rel_dir}/.git".lstrip("/"), None, f"{origin}/{rel_dir}/.git"))
             for d in list(dirnames):
                 if d == ".git" or d in JUNK_PARTS or os.path.islink(os.path.join(dirpath, d)):
                     if os.path.islink(os.path.join(dirpath, d)):
-                        self.warnings.append(f"skipped {origin}/{rel_dir}/{d}: a symbolic link (never followed)")
+                        self.warnings.append(f"skipped {origin}/{rel_dir}/{inert.valid(d)}: a symbolic link "
+                                             "(never followed)")
                     dirnames.remove(d)
             dirnames.sort()
             for fname in sorted(filenames):
-                path = f"{rel_dir}/{fname}".lstrip("/")
+                path = f"{rel_dir}/{inert.valid(fname)}".lstrip("/")
                 full = os.path.join(dirpath, fname)
                 where = f"{origin}/{path}"
                 if len(entries) > self.caps.entries:
@@ -235,7 +317,7 @@ class _Reader:
                     entries.append(Entry(path, None, where, skipped="over the size cap"))
                     continue
                 if fname.lower().endswith(".zip"):
-                    entries += [Entry(f"{path}/{e.path}", e.data, e.origin) for e in self.zip(data, where, 1)]
+                    entries += self._nested(data, path, where, 1)
                 else:
                     entries.append(Entry(path, data, where))
         return entries
@@ -254,7 +336,7 @@ CANVAS_RESUBMIT = re.compile(r"^(?P<stem>.*?)-(?P<n>\d+)(?P<ext>\.[^.]+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assignsubmission_(?P<plugin>[a-z]+)(?:_(?P<flat>.+))?$")
 BB_STAMP = r"_attempt_(?P<ts>\d{4}(?:-\d\d){5})"
 BB_RECEIPT = re.compile(r"^(?P<prefix>.+" + BB_STAMP + r")\.txt$")
-BB_FILE = re.compile(r"^(?P<assignment>.+)_(?P<user>[^_]+)" + BB_STAMP + r"(?:_(?P<orig>.+))?$")
+BB_FILE = re.compile(r"^(?P<assignment>.+?)_(?P<user>[^_]+)" + BB_STAMP + r"(?:_(?P<orig>.+))?$")
 
 
 def parse_canvas_name(name: str) -> dict | None:
@@ -341,10 +423,15 @@ def moodle(entries: list[Entry]) -> _Found:
     return found
 
 
-def parse_receipt(text: str) -> dict:
-    """A Blackboard receipt: `Name: Full Name (username)` and the `Filename:` of each file in the zip."""
+def parse_receipt(text: str, prefix: str) -> dict:
+    """A Blackboard receipt `PREFIX.txt`: `Name: Full Name (username)` on its first line, and the
+    `Filename:` of each file of this attempt. The student writes the receipt's comments and submission text,
+    so only these structured fields count: the Name line only where the receipt's own name (Blackboard's)
+    carries that username, and only file names of this attempt (`PREFIX_...`), never another's."""
     out: dict = {"files": []}
-    if m := re.search(r"^Name:\s*(.*?)\s*\(([^()]+)\)\s*$", text, re.M):
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if (m := re.match(r"^\ufeff?Name:\s*(.*?)\s*\(([^()]+)\)\s*$", first)) and \
+            re.fullmatch(r".+_" + re.escape(m[2]) + BB_STAMP, prefix):
         out["name"], out["user"] = m[1], m[2]
     original = None
     for line in text.splitlines():
@@ -352,7 +439,8 @@ def parse_receipt(text: str) -> dict:
         if key == "Original filename":
             original = value.strip()
         elif key == "Filename":
-            out["files"].append((value.strip(), original))
+            if value.strip().startswith(prefix + "_"):
+                out["files"].append((value.strip(), original))
             original = None
     return out
 
@@ -365,7 +453,7 @@ def blackboard(entries: list[Entry]) -> _Found:
         m = BB_RECEIPT.match(e.path)
         if not m or e.data is None:
             continue
-        receipt = parse_receipt(e.data.decode("utf-8", "replace"))
+        receipt = parse_receipt(e.data.decode("utf-8", "replace"), m["prefix"])
         user = receipt.get("user") or (BB_FILE.match(m["prefix"]) or {"user": None})["user"]
         if not user:
             continue
@@ -535,15 +623,16 @@ def discover(inputs: list[Path], pattern: str | None = None, caps: Caps | None =
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
         if path.is_dir():
-            found = detect(reader.folder(path, str(path)), path.name, warnings)
+            found = detect(reader.folder(path, str(path)), inert.valid(path.name), warnings)
         elif path.suffix.lower() == ".zip":
-            found = detect(reader.zip(path, str(path)), path.stem, warnings)
+            found = detect(reader.zip(path, inert.valid(path)), inert.valid(path.stem), warnings)
         else:  # a file named on the command line is a submission, whatever it holds: the grader says why not
-            data = reader.file(path, str(path))
+            where, name, stem = (inert.valid(p) for p in (path, path.name, path.stem))  # names on disk are bytes
+            data = reader.file(path, where)
             found = _Found("file")
-            sid = path.stem if path.stem not in meta else path.with_suffix("").as_posix()  # two students' hw.py
+            sid = stem if stem not in meta else inert.valid(path.with_suffix("").as_posix())  # two students' hw.py
             if data is not None:
-                found.add(sid, Entry(path.name, data, str(path)), path.name)
+                found.add(sid, Entry(name, data, where), name)
         for c in found.candidates:
             by_student[c.student].append(c)
         for sid, (name, files) in found.seen.items():

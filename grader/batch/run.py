@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from grader import __version__
+from grader import __version__, inert
 from grader.batch import exports, inputs
 from grader.batch.executor import Executor, LocalPool, Settings, Work
 from grader.batch.store import Store
@@ -94,13 +94,13 @@ class _Progress:
         if self.bar is not None:
             self.bar.update(1, work.key)
         elif self.mode == "lines":
-            who = ", ".join(self.owners.get(work.key, [])[:3])
+            who = inert.terminal(", ".join(self.owners.get(work.key, [])[:3]), one_line=True)  # names students chose
             click.echo(f"[{self.done}/{self.total}] {who}: {report['score']:g}/{report['max_score']:g} "
                        f"{report['status']} ({(report.get('timings') or {}).get('total_s', 0):.1f} s)", err=True)
 
     def say(self, text: str) -> None:
-        if self.mode != "quiet":
-            click.echo(("\n" if self.bar is not None else "") + text, err=True)
+        if self.mode != "quiet":  # warnings quote entry names from the inputs
+            click.echo(("\n" if self.bar is not None else "") + inert.terminal(text), err=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from grader.inert import xml as _clean  # names and output may hold escapes, controls, stray surrogates
 from grader.report import Report, Status
-
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # a program's output may hold ANSI escapes
-
-
-def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
 
 
 def testsuite(report: Report) -> ET.Element:
@@ -24,10 +19,11 @@ def testsuite(report: Report) -> ET.Element:
     props = ET.SubElement(suite, "properties")
     for name, value in (("status", report.status.value), ("score", f"{report.score:g}"),
                         ("max_score", f"{report.max_score:g}"), ("grader_version", report.grader_version)):
-        ET.SubElement(props, "property", {"name": name, "value": value})
-    classname = "grader." + (re.sub(r"\W", "_", report.submission.name.rsplit(".", 1)[0]) or "submission")
+        ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
+    classname = "grader." + (re.sub(r"\W", "_", _clean(report.submission.name).rsplit(".", 1)[0]) or "submission")
     for c in report.checks:
-        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": f"{c.id}: {c.title}", "time": "0"})
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": _clean(f"{c.id}: {c.title}"),
+                                                 "time": "0"})
         if not c.passed:
             tag = "error" if broken else "failure"
             node = ET.SubElement(case, tag, {"message": _clean(c.message), "type": "internal_error" if broken else "check_failed"})

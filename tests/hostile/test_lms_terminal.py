@@ -12,7 +12,7 @@ CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def test_escape_sequences_in_the_output_stay_text_in_the_verdict(short, tmp_path):
     rep = short.grade(hostile(tmp_path, "lms_escapes"))
-    assert TOKEN in rep.output.stdout_tail and "\x1b[2J" in rep.output.stdout_tail  # the report keeps the evidence
+    assert TOKEN in rep.output.stdout_tail and "\x1b[2J" in rep.output.stdout_tail, rep.message  # the evidence
     assert rep.score < rep.max_score
     text = render.verdict(rep, color=False)
     assert not CONTROLS.search(text.replace("\n", "")), repr(text)
