@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -313,8 +314,8 @@ class _Reader:
                     entries.append(Entry(path, None, where))
                     continue
                 data = self.file(Path(full), where)
-                if data is None:
-                    entries.append(Entry(path, None, where, skipped="over the size cap"))
+                if isinstance(data, str):
+                    entries.append(self._skip(path, where, data))
                     continue
                 if fname.lower().endswith(".zip"):
                     entries += self._nested(data, path, where, 1)
@@ -322,13 +323,19 @@ class _Reader:
                     entries.append(Entry(path, data, where))
         return entries
 
-    def file(self, path: Path, where: str) -> bytes | None:
-        size = path.stat().st_size
-        if size > self.caps.file_bytes:
-            self.warnings.append(f"skipped {where}: {size >> 20} MB, over the {self.caps.file_bytes >> 20} MB cap")
-            return None
-        self._take(size, where)
-        return path.read_bytes()
+    def file(self, path: Path, where: str) -> bytes | str:
+        """The file's bytes, or why not: that costs this file (and its student) only. A named pipe or a
+        device is never opened: reading one could block the whole class."""
+        try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                return "not a regular file"
+            if st.st_size > self.caps.file_bytes:
+                return f"{st.st_size >> 20} MB, over the {self.caps.file_bytes >> 20} MB cap"
+            self._take(st.st_size, where)
+            return path.read_bytes()
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
 
 
 # ---------------------------------------------------------------------------------------------- layouts
@@ -631,8 +638,10 @@ def discover(inputs: list[Path], pattern: str | None = None, caps: Caps | None =
             data = reader.file(path, where)
             found = _Found("file")
             sid = stem if stem not in meta else inert.valid(path.with_suffix("").as_posix())  # two students' hw.py
-            if data is not None:
+            if isinstance(data, bytes):
                 found.add(sid, Entry(name, data, where), name)
+            else:  # the student is still listed, with why their file was not read
+                found.saw(sid, None, [reader._skip(name, where, data).label])
         for c in found.candidates:
             by_student[c.student].append(c)
         for sid, (name, files) in found.seen.items():

@@ -212,3 +212,14 @@ def test_a_blackboard_file_name_cannot_pose_as_a_later_attempt_of_another_studen
     found = by_id(discover([export]))
     assert found["alice"].data == GOOD and not found["alice"].older
     assert found["mallory"].data == b"mallory = 1\n"
+
+
+def test_a_named_pipe_in_a_students_folder_is_refused_not_read(tmp_path):
+    """An unpacked tar can hold a FIFO named train.py: reading it would block the whole class forever."""
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "train.py").write_bytes(GOOD)
+    (tmp_path / "class" / "mallory").mkdir()
+    os.mkfifo(tmp_path / "class" / "mallory" / "train.py")
+    found = by_id(discover([tmp_path / "class"]))
+    assert found["alice"].data == GOOD
+    assert "train.py (not read: not a regular file)" in found["mallory"].problem
