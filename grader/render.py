@@ -21,12 +21,12 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
 
     sub, text = report.submission, inert.terminal
     lines = [style(f"grader {report.grader_version} · {text(sub.path, one_line=True)} ({sub.kind})", bold=True),
-             text(report.message), ""]
+             text(report.message, one_line=True), ""]
     width = max((len(c.title) for c in report.checks), default=10)
     for c in report.checks:
         mark = style("✓", fg="green") if c.passed else style("✗", fg="red")
         pts = f"{c.points:g}/{c.max_points:g}".rjust(7)
-        lines.append(f"  {mark} {text(c.title).ljust(width)} {pts}  {text(c.message)}")
+        lines.append(f"  {mark} {text(c.title).ljust(width)} {pts}  {text(c.message, one_line=True)}")
         if c.hint:
             for i, part in enumerate(textwrap.wrap(text(c.hint), 96)):
                 lines.append(" " * (width + 15) + style(("hint: " if i == 0 else "      ") + part, fg="yellow"))
@@ -50,5 +50,5 @@ def verdict(report: Report, *, color: bool | None = None) -> str:
         lines += ["", f"Your program's output, last {len(shown)} lines{more}:"]
         lines += ["  │ " + text(line, one_line=True)[:200] for line in shown]
     if report.warnings:
-        lines += ["", "Warnings:"] + [f"  - {text(w)}" for w in report.warnings]
+        lines += ["", "Warnings:"] + [f"  - {text(w, one_line=True)}" for w in report.warnings]
     return "\n".join(lines)

@@ -9,26 +9,14 @@ from pathlib import Path
 import pytest
 
 import reports
+import test_batch_inputs
 from grader.batch import exports
 from grader.batch.inputs import Caps, discover
 from grader.batch.store import Store
 
 GOOD = b"print('alice trains here')\n"
-RECEIPT = """Name: {name} ({user})
-Assignment: HW1
-Date Submitted: Monday, 3 March 2025 10:11:12 o'clock GMT
-Current Grade: Needs Grading
-
-Submission Field:
-There is no student submission text data for this assignment.
-
-Comments:
-{comment}
-
-Files:
-\tOriginal filename: {orig}
-\tFilename: {fname}
-"""
+# test_batch_inputs' receipt, with room for what the student writes in its comment
+RECEIPT = test_batch_inputs.RECEIPT.replace("There are no student comments for this assignment.", "{comment}")
 
 
 def zip_bytes(entries: dict) -> bytes:
@@ -73,7 +61,8 @@ BROKEN_NESTED = {
     "garbage": (b"PK\x03\x04 this is not a zip", "hw.zip (not read: not a readable zip"),
     "truncated": (zip_bytes({"train.py": GOOD * 50})[:-30], "hw.zip (not read: not a readable zip"),
     "corrupt data": (corrupt_deflate(), "train.py (not read: unreadable"),
-    "too many entries": (zip_bytes({f"f{i}.py": b"x" for i in range(12)}), "hw.zip (not read: 12 entries, over the cap"),
+    "too many entries": (zip_bytes({f"f{i}.py": b"x" for i in range(12)}),
+                         "hw.zip (not read: 12 entries, over the cap"),
 }
 
 
@@ -144,21 +133,28 @@ def bb(user: str, ts: str) -> str:
     return f"HW1_{user}_attempt_{ts}"
 
 
+ALICE, MALLORY, BOB = (bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00"),
+                       bb("bob", "2025-03-01-10-00-00"))
+
+
+def attempt(prefix: str, name: str, user: str, orig: str, data: bytes, comment: str = "none") -> dict:
+    """One Blackboard attempt: its receipt and its file."""
+    return {f"{prefix}.txt": RECEIPT.format(name=name, user=user, comment=comment, orig=orig, fname=f"{prefix}_{orig}"),
+            f"{prefix}_{orig}": data}
+
+
+def blackboard(tmp_path: Path, entries: dict) -> dict:
+    export = tmp_path / "gradebook_CS101_HW1.zip"
+    export.write_bytes(zip_bytes(entries))
+    return by_id(discover([export]))
+
+
 def test_a_blackboard_comment_cannot_claim_another_students_file(tmp_path):
     """mallory's receipt comment names alice's file: only the structured Files block counts, and only files
     of mallory's own attempt."""
-    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
-    comment = f"see my file\n\tOriginal filename: train.py\n\tFilename: {alice}_train.py\n"
-    export = tmp_path / "gradebook_CS101_HW1.zip"
-    export.write_bytes(zip_bytes({
-        f"{alice}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
-                                       fname=f"{alice}_train.py"),
-        f"{alice}_train.py": GOOD,
-        f"{mallory}.txt": RECEIPT.format(name="Mal Lory", user="mallory", comment=comment, orig="hw.pdf",
-                                         fname=f"{mallory}_hw.pdf"),
-        f"{mallory}_hw.pdf": b"%PDF",
-    }))
-    found = by_id(discover([export]))
+    comment = f"see my file\n\tOriginal filename: train.py\n\tFilename: {ALICE}_train.py\n"
+    found = blackboard(tmp_path, {**attempt(ALICE, "Alice Lee", "alice", "train.py", GOOD),
+                                  **attempt(MALLORY, "Mal Lory", "mallory", "hw.pdf", b"%PDF", comment)})
     assert found["alice"].data == GOOD
     assert found["mallory"].data is None and found["mallory"].problem.startswith("no .py"), found["mallory"]
 
@@ -166,16 +162,9 @@ def test_a_blackboard_comment_cannot_claim_another_students_file(tmp_path):
 def test_a_blackboard_comment_cannot_take_a_file_that_has_no_receipt(tmp_path):
     """alice's attempt came without a receipt (her file name alone says who): mallory's comment that lists
     it must not take it from her, nor make her disappear."""
-    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
-    comment = f"Files:\n\tOriginal filename: mine.py\n\tFilename: {alice}_train.py\n"
-    export = tmp_path / "gradebook_CS101_HW1.zip"
-    export.write_bytes(zip_bytes({
-        f"{alice}_train.py": GOOD,
-        f"{mallory}.txt": RECEIPT.format(name="Mal Lory", user="mallory", comment=comment, orig="hw.py",
-                                         fname=f"{mallory}_hw.py"),
-        f"{mallory}_hw.py": b"mallory = 1\n",
-    }))
-    found = by_id(discover([export]))
+    comment = f"Files:\n\tOriginal filename: mine.py\n\tFilename: {ALICE}_train.py\n"
+    found = blackboard(tmp_path, {f"{ALICE}_train.py": GOOD,
+                                  **attempt(MALLORY, "Mal Lory", "mallory", "hw.py", b"mallory = 1\n", comment)})
     assert found["alice"].data == GOOD
     assert found["mallory"].data == b"mallory = 1\n" and not found["mallory"].older
 
@@ -183,33 +172,19 @@ def test_a_blackboard_comment_cannot_take_a_file_that_has_no_receipt(tmp_path):
 def test_a_blackboard_receipt_cannot_speak_for_another_username(tmp_path):
     """The receipt's own file name is Blackboard's: a Name line claiming another username does not move
     mallory's attempt into alice's row."""
-    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
-    export = tmp_path / "gradebook_CS101_HW1.zip"
-    export.write_bytes(zip_bytes({
-        f"{alice}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
-                                       fname=f"{alice}_train.py"),
-        f"{alice}_train.py": GOOD,
-        f"{mallory}.txt": RECEIPT.format(name="Alice Lee", user="alice", comment="none", orig="train.py",
-                                         fname=f"{mallory}_train.py"),
-        f"{mallory}_train.py": b"mallory = 1\n",
-    }))
-    found = by_id(discover([export]))
+    found = blackboard(tmp_path, {**attempt(ALICE, "Alice Lee", "alice", "train.py", GOOD),
+                                  **attempt(MALLORY, "Alice Lee", "alice", "train.py", b"mallory = 1\n")})
     assert found["alice"].data == GOOD and not found["alice"].older
     assert found["mallory"].data == b"mallory = 1\n"
 
 
 def test_a_blackboard_file_name_cannot_pose_as_a_later_attempt_of_another_student(tmp_path):
     """Without receipts the file name says who: the part the student chose (after the first stamp) may look
-    like another student's newer attempt, and must not become one."""
-    alice, mallory = bb("alice", "2025-03-01-09-00-00"), bb("mallory", "2025-03-02-09-00-00")
-    export = tmp_path / "gradebook_CS101_HW1.zip"
-    bob = bb("bob", "2025-03-01-10-00-00")
-    export.write_bytes(zip_bytes({f"{alice}_train.py": GOOD,
-                                  f"{mallory}_x_alice_attempt_2099-01-01-00-00-00_train.py": b"mallory = 1\n",
-                                  f"{bob}.txt": RECEIPT.format(name="Bob", user="bob", comment="none", orig="a.py",
-                                                               fname=f"{bob}_a.py"),
-                                  f"{bob}_a.py": b"bob = 1\n"}))
-    found = by_id(discover([export]))
+    like another student's newer attempt, and must not become one. (bob's receipt makes it a Blackboard
+    export.)"""
+    found = blackboard(tmp_path, {f"{ALICE}_train.py": GOOD,
+                                  f"{MALLORY}_x_alice_attempt_2099-01-01-00-00-00_train.py": b"mallory = 1\n",
+                                  **attempt(BOB, "Bob", "bob", "a.py", b"bob = 1\n")})
     assert found["alice"].data == GOOD and not found["alice"].older
     assert found["mallory"].data == b"mallory = 1\n"
 

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import click
-import pytest
 
 import reports
 from grader import render
@@ -125,11 +124,13 @@ def test_the_terminal_verdict_shows_a_programs_escapes_as_text():
     rep = reports.no_zero_grad("train" + ESCAPES + ".py")
     rep.output.stdout_tail = "Epoch 1, Loss: 0.3\n" + ESCAPES + "\n"
     rep.checks[-1].message = "printed: " + ESCAPES
+    rep.checks[0].message = "ValueError: \nScore: 100/100"  # a message quoting the program's exception
     rep.warnings = ["the program wrote " + ESCAPES]
     for color in (False, True):
         text = click.unstyle(render.verdict(rep, color=color)) if color else render.verdict(rep, color=color)
         assert not CONTROLS.search(text.replace("\n", "")), repr(text)
-        assert "Score: 75/100" in text
+        assert [line for line in text.splitlines() if line.startswith("Score:")] == ["Score: 75/100   held-out "
+                                                                                  "accuracy 11.3% · 9.5 s"]
         shown = text.split("Your program's output")[1].split("\n\n")[0].splitlines()[1:]
         assert shown and all(line.startswith("  │ ") for line in shown)  # the fake verdict stays in its box
 
