@@ -346,6 +346,11 @@ BB_RECEIPT = re.compile(r"^(?P<prefix>.+" + BB_STAMP + r")\.txt$")
 BB_FILE = re.compile(r"^(?P<assignment>.+?)_(?P<user>[^_]+)" + BB_STAMP + r"(?:_(?P<orig>.+))?$")
 
 
+def _digits(token: str) -> bool:
+    """Canvas's ids are ASCII digits; str.isdigit() also takes '²', which int() refuses."""
+    return token.isascii() and token.isdigit()
+
+
 def parse_canvas_name(name: str) -> dict | None:
     """`<name>_[LATE_]<userid>_<fileid>_<file>`, anchored on the first two all-digit tokens, or `anon_<x>`."""
     toks = name.split("_")
@@ -353,12 +358,12 @@ def parse_canvas_name(name: str) -> dict | None:
         i, late = 2, False
         if toks[i].lower() == "late":
             i, late = i + 1, True
-        if i + 1 < len(toks) and toks[i].isdigit():
+        if i + 1 < len(toks) and _digits(toks[i]):
             return {"id": f"anon_{toks[1]}", "name": None, "late": late, "fileid": int(toks[i]),
                     "file": "_".join(toks[i + 1:])}
         return None
     for i in range(1, len(toks) - 2):
-        if toks[i].isdigit() and toks[i + 1].isdigit():
+        if _digits(toks[i]) and _digits(toks[i + 1]):
             who, late = toks[:i], False
             if who and who[-1].lower() == "late":
                 who, late = who[:-1], True

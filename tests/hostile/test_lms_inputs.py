@@ -198,3 +198,13 @@ def test_a_named_pipe_in_a_students_folder_is_refused_not_read(tmp_path):
     found = by_id(discover([tmp_path / "class"]))
     assert found["alice"].data == GOOD
     assert "train.py (not read: not a regular file)" in found["mallory"].problem
+
+
+def test_a_name_with_a_superscript_digit_is_a_name(tmp_path):
+    """'²' is a digit to str.isdigit() and not to int(): a student's file named like a Canvas entry with one
+    must not stop the class."""
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "alice.py").write_bytes(GOOD)
+    (tmp_path / "class" / "anon_x_²_hw.py").write_bytes(b"x = 1\n")
+    found = by_id(discover([tmp_path / "class"]))
+    assert found["alice"].data == GOOD and found["anon_x_²_hw"].data == b"x = 1\n"
