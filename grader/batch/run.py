@@ -107,6 +107,16 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
+def work_name(data: bytes, names: list[str]) -> str:
+    """The name identical files are graded under, once for all their owners. Its suffix says how the bytes
+    are read: where owners named them differently, the suffix that fits the bytes (a notebook is JSON), so
+    one student's file name cannot change how another's file is read."""
+    if len({Path(n).suffix.lower() for n in names}) == 1:
+        return names[0]
+    fits = ".ipynb" if data.lstrip().startswith(b"{") else ".py"
+    return next((n for n in names if n.lower().endswith(fits)), names[0])
+
+
 def run(plan: Plan, executor: Executor | None = None) -> Outcome:
     found = inputs.discover(plan.inputs, pattern=plan.pattern)
     if not found.students:
@@ -124,13 +134,13 @@ def _run(plan: Plan, found: inputs.Discovery, store: Store, executor: Executor |
     store.set_roster(found.students)
     have = set() if plan.force else store.graded(plan.rubric_digest, __version__, retry_errors=plan.retry_errors)
     owners: dict[str, list[str]] = {}
-    todo: dict[str, Work] = {}
+    named: dict[str, list[str]] = {}
     for s in found.students:
-        if s.data is None:
-            continue
-        owners.setdefault(s.sha256, []).append(s.id)
-        if s.sha256 not in have and s.sha256 not in todo:
-            todo[s.sha256] = Work(s.sha256, s.filename or "submission.py", s.data)
+        if s.data is not None:
+            owners.setdefault(s.sha256, []).append(s.id)
+            named.setdefault(s.sha256, []).append(s.filename or "submission.py")
+    data = {s.sha256: s.data for s in found.students if s.data is not None}
+    todo = {key: Work(key, work_name(data[key], named[key]), data[key]) for key in owners if key not in have}
     unique = len(owners)
     progress = _Progress(plan.progress, len(todo), owners, plan.min_score)
     progress.say(f"{len(found.students)} students, {unique} distinct files: {len(todo)} to grade, "

@@ -10,7 +10,8 @@ import pytest
 
 import reports
 import test_batch_inputs
-from grader.batch import exports
+from grader.batch import exports, run
+from grader.batch.executor import Executor, Settings
 from grader.batch.inputs import Caps, discover
 from grader.batch.store import Store
 
@@ -208,3 +209,29 @@ def test_a_name_with_a_superscript_digit_is_a_name(tmp_path):
     (tmp_path / "class" / "anon_x_²_hw.py").write_bytes(b"x = 1\n")
     found = by_id(discover([tmp_path / "class"]))
     assert found["alice"].data == GOOD and found["anon_x_²_hw"].data == b"x = 1\n"
+
+
+class Recorder(Executor):
+    """Grades nothing: records the name each file would be graded under, and gives it full marks."""
+
+    def __init__(self):
+        self.names = []
+
+    def run(self, work):
+        for w in work:
+            self.names.append(w.name)
+            yield w, reports.full_marks(w.name).model_dump_json()
+
+
+def test_identical_files_are_read_as_what_they_are_not_as_the_first_owner_named_them(tmp_path):
+    """A batch grades identical bytes once, under one owner's file name: 'aaron' (first in order) names
+    alice's Python file .ipynb, which must not make alice's file read as a notebook."""
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "train.py").write_bytes(GOOD)
+    (tmp_path / "class" / "aaron").mkdir()
+    (tmp_path / "class" / "aaron" / "train.ipynb").write_bytes(GOOD)
+    recorder = Recorder()
+    plan = run.Plan(inputs=[tmp_path / "class"], out=tmp_path / "out", settings=Settings(rubric={}),
+                    rubric_digest="d", jobs=1, progress="quiet")
+    assert run.run(plan, recorder).students == 2
+    assert recorder.names == ["train.py"]
