@@ -451,7 +451,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
 
 
 def _at_end(ep: Epoch, m: Match) -> bool:
-    return m.report.seq > max((b["i"] for b in ep.backwards), default=0)
+    return m.report.seq > (ep.backwards[-1]["i"] if ep.backwards else 0)  # in order: the last is the latest
 
 
 def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | None,
