@@ -10,7 +10,7 @@ from test_sandbox import hostile
 def test_a_forged_flood_of_tiny_epochs_is_judged_in_linear_time(grader, tmp_path):
     # 60,000 forged one-example epochs under the recorder's cap: the old host rescanned the trace per epoch
     # (over 200 s, killed); linear judging finishes well inside the judging deadline, so it is a verdict
-    rep = grader.grade(hostile(tmp_path, "hostcost_epoch_flood", epochs=60_000, force=False))
+    rep = grader.grade(hostile(tmp_path, "hostcost_epoch_flood", epochs=60_000))
     assert rep.status == Status.graded, rep.message
     assert rep.check("epochs").evidence["complete_passes"] == 60_000 and not rep.check("epochs").passed
     assert rep.check("learns").points == 0 and rep.score <= 50
@@ -18,8 +18,7 @@ def test_a_forged_flood_of_tiny_epochs_is_judged_in_linear_time(grader, tmp_path
 
 
 def test_a_trace_past_the_harness_caps_is_not_judged(grader, tmp_path):
-    epochs = MAX_TRACE_EVENTS // 3 + 1000  # three events an epoch, past the recorder's cap with force=True
-    rep = grader.grade(hostile(tmp_path, "hostcost_epoch_flood", epochs=epochs, force=True))
+    rep = grader.grade(hostile(tmp_path, "hostcost_trace_flood", events=MAX_TRACE_EVENTS + 1000))
     assert rep.status == Status.invalid_submission and rep.score == 0
     assert "grader's own trace channel" in rep.message and "events, over the" in rep.message
 
