@@ -203,3 +203,17 @@ def test_call_within_returns_the_answer_or_raises_what_the_work_raised():
         deadline.call_within(30, lambda: 1 / 0)
     with pytest.raises(deadline.DeadlineExceeded):
         deadline.call_within(0.5, lambda: time.sleep(30))
+
+
+def test_the_report_model_caps_whatever_builds_it():
+    from reports import make_report
+
+    data = make_report().model_dump()
+    data.update(message="m" * 10**5, warnings=[f"w{n} " + "w" * 10**4 for n in range(500)])
+    data["submission"]["name"] = "n" * 10**5
+    data["output"]["stdout_tail"] = "o" * 10**6 + "the end"
+    rep = type(make_report()).model_validate(data)
+    assert len(rep.message) <= TEXT_CHARS + 40 and len(rep.submission.name) <= 1040
+    assert len(rep.warnings) == MAX_ITEMS + 1 and rep.warnings[-1] == f"… and {500 - MAX_ITEMS} more"
+    assert rep.output.stdout_tail.endswith("the end") and len(rep.output.stdout_tail) <= 70_000
+    assert len(rep.model_dump_json()) < 200_000
