@@ -304,8 +304,8 @@ class Grader:
         steps = trace.of("step")
         # the harness's notes, each once; few enough that the grader's own warnings below still fit in the report
         notes = Counter(n["text"] for n in trace.of("note") if isinstance(n.get("text"), str))
-        warnings = list(sub.warnings) + clip_list([text if n == 1 else f"{text} (×{n:,})" for text, n in notes.items()],
-                                                  MAX_NOTES)
+        counted = [text if n == 1 else f"{text} (×{n:,})" for text, n in notes.items()]
+        warnings = list(sub.warnings) + clip_list(counted, MAX_NOTES)
         if trace.sup and trace.sup.get("out_capped"):
             warnings.append(f"the submission printed {total:,} bytes; only the first {self.limits.output_bytes:,} "
                             "were kept live (the report shows the last lines)")

@@ -516,7 +516,7 @@ def _shown(printed: list[tuple[float, float]], finals: list[tuple[float, float, 
     spans = sorted((p - tol, p + tol, tol) for p, tol in printed if math.isfinite(p))
     open_spans: list[tuple[float, float]] = []  # (tol, upper end), the most precise on top
     shown, k = set(), 0
-    for value, spread, epoch in sorted(finals, key=lambda f: (math.isfinite(f[0]), f[0] if math.isfinite(f[0]) else 0)):
+    for value, spread, epoch in sorted(finals, key=_finite_first):
         if not math.isfinite(value):
             if str(value) in odd:
                 shown.add(epoch)
@@ -529,6 +529,11 @@ def _shown(printed: list[tuple[float, float]], finals: list[tuple[float, float, 
         if open_spans and 2 * open_spans[0][0] <= PRECISION * max(spread, abs(value), 1e-9):
             shown.add(epoch)
     return shown
+
+
+def _finite_first(final: tuple) -> tuple:
+    """nan/inf first (matched by identity), then the finite values in ascending order, as the sweep needs."""
+    return (True, final[0]) if math.isfinite(final[0]) else (False, 0.0)
 
 
 def _ranges(numbers: list[int]) -> str:
