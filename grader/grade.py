@@ -13,19 +13,24 @@ import re
 import secrets
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import checks, curve, data, held_out, reference, sandbox, static, submission
+from grader import checks, curve, data, deadline, held_out, reference, sandbox, static, submission
 from grader.checks import Context, Evaluation
 from grader.harness import supervisor
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
-                           Training)
+                           Training, clip_list)
 from grader.rubric import Rubric, digest
 from grader.trace import Trace
 
 EVAL_TIMEOUT_S = 120
+# the host's judging of one run (checks and report): linear in a capped trace, about a second for the
+# largest honest one; past this the run is reported as not judged instead of holding the batch up
+JUDGE_TIMEOUT_S = 120
+MAX_NOTES = 20
 FULL_RUN_MAX_S = 1200  # CPU seconds for the full-size confirmation run
 TAIL_BYTES = 65536
 
@@ -58,6 +63,7 @@ class Options:
     # harnesses forked from a worker that has imported torch once (harness/zygote.py), where the backend can
     # (the process sandbox as root); saves the import for every submission after the first (a batch worker)
     warm_worker: bool = False
+    judge_timeout_s: float | None = JUDGE_TIMEOUT_S  # None: judge in this process, with no deadline
 
 
 def resolve_device(device: str) -> str:
@@ -152,11 +158,11 @@ class Grader:
 
     def _run(self, sub: submission.Submission, info: SubmissionInfo, facts, started: float) -> Report:
         seen = self.observe(sub)
-        report = self._report(sub, info, facts, seen, started)
+        report = self._judge(sub, info, facts, seen, started)
         why = shortening_suspect(report, self.rubric)
         if why is not None:
             # the failure may be an artifact of the shortened run: the full-size run decides
-            report = self._report(sub, info, facts, self.observe(sub, full=True), started)
+            report = self._judge(sub, info, facts, self.observe(sub, full=True), started)
             report.training.run = "full"
             report.warnings.insert(0, f"graded on a full-size run (60,000 training images): on the shortened run "
                                       f"{why}, which could have been an artifact of shortening")
@@ -254,6 +260,27 @@ class Grader:
                 else "a new interpreter"
         return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
 
+    def _judge(self, sub, info, facts, seen: "Observation", started: float) -> Report:
+        """The report on one run, or, where the run's trace is past the host's caps or judging it overruns
+        its deadline, a report that says the run could not be judged."""
+        if seen.trace.over_cap:
+            why = (f"the run wrote {seen.trace.over_cap} to the grader's own trace channel; the grader's harness "
+                   "never writes that much, so the program wrote to it directly and what it did cannot be judged")
+            return self._no_run(info, Status.invalid_submission, f"Not graded: {why}.", why, started,
+                                warnings=sub.warnings, hint="remove the code that writes to the grader's trace: "
+                                                            "a program that trains and prints never reaches this limit")
+        limit = self.options.judge_timeout_s
+        if limit is None:
+            return self._report(sub, info, facts, seen, started)
+        try:
+            return deadline.call_within(limit, lambda: self._report(sub, info, facts, seen, started))
+        except deadline.DeadlineExceeded:
+            why = (f"the grader could not judge this run within {limit:g} s: its trace (what the program did, as "
+                   "recorded) was too costly to check")
+            return self._no_run(info, Status.internal_error, f"Not graded: {why}.", why, started,
+                                warnings=sub.warnings, hint="this is not a verdict on your program: ask your "
+                                                            "instructor to look at this submission")
+
     def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:
         trace, result, evaluation, job = seen.trace, seen.result, seen.evaluation, seen.job
         status, why = classify(trace, result)
@@ -275,7 +302,10 @@ class Grader:
         start = trace.start or {}
         tail, truncated, total = trace.output_tail()
         steps = trace.of("step")
-        warnings = list(sub.warnings) + [n["text"] for n in trace.of("note")]
+        # the harness's notes, each once; few enough that the grader's own warnings below still fit in the report
+        notes = Counter(n["text"] for n in trace.of("note") if isinstance(n.get("text"), str))
+        counted = [text if n == 1 else f"{text} (×{n:,})" for text, n in notes.items()]
+        warnings = list(sub.warnings) + clip_list(counted, MAX_NOTES)
         if trace.sup and trace.sup.get("out_capped"):
             warnings.append(f"the submission printed {total:,} bytes; only the first {self.limits.output_bytes:,} "
                             "were kept live (the report shows the last lines)")

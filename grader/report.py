@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from grader import __version__
 
@@ -35,12 +35,53 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Every free-text field and list a submission can fill is capped where the report is built, so that a report
+# (and the student page and the store made from it) stays small whatever the program printed or forged.
+TEXT_CHARS = 2000  # a message, hint or warning
+NAME_CHARS = 1000  # a file name or path, an id
+EVIDENCE_CHARS = 500  # a string inside a check's evidence
+MAX_ITEMS = 50  # items of a list (or keys of a dict) kept in evidence, warnings, older attempts
+MAX_NUMBERS = 1000  # numbers of a per-epoch list (epoch losses, epoch starts): more epochs than any run needs
+OUTPUT_CHARS = 70_000  # the output tail (the grader keeps 64 KiB of it)
+SOURCE_CHARS = 200_000
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def clip_list(items: list, limit: int = MAX_ITEMS) -> list:
+    return items if len(items) <= limit else [*items[:limit], f"… and {len(items) - limit:,} more"]
+
+
+def clip_evidence(value: Any, depth: int = 0) -> Any:
+    """Evidence, with every string, list and dict inside it capped (nesting too)."""
+    if isinstance(value, str):
+        return clip(value, EVIDENCE_CHARS)
+    if depth > 8 and isinstance(value, (list, tuple, dict)):
+        return "…"
+    if isinstance(value, (list, tuple)):
+        kept = [clip_evidence(v, depth + 1) for v in value[:MAX_ITEMS]]
+        return kept if len(value) <= MAX_ITEMS else [*kept, f"… and {len(value) - MAX_ITEMS:,} more"]
+    if isinstance(value, dict):
+        kept = {clip(str(k), EVIDENCE_CHARS): clip_evidence(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+        if len(value) > MAX_ITEMS:
+            kept["…"] = f"and {len(value) - MAX_ITEMS:,} more"
+        return kept
+    return value
+
+
 class SubmissionInfo(_Model):
     path: str
     name: str
     sha256: str | None = None
     kind: Literal["python", "notebook", "unknown"] = "unknown"
     size_bytes: int | None = None
+
+    _names = field_validator("path", "name")(lambda v: clip(v, NAME_CHARS))
 
 
 class CheckResult(_Model):
@@ -52,6 +93,9 @@ class CheckResult(_Model):
     message: str
     hint: str | None = None
     evidence: dict[str, Any] = Field(default_factory=dict)
+
+    _texts = field_validator("title", "message", "hint")(lambda v: clip(v, TEXT_CHARS))
+    _evidence = field_validator("evidence")(lambda v: clip_evidence(v))
 
 
 class Training(_Model):
@@ -71,6 +115,9 @@ class Training(_Model):
     confusion: list[list[int]] = Field(default_factory=list,
                                        description="held-out confusion matrix: confusion[true digit][predicted digit]")
 
+    _per_epoch = field_validator("epoch_losses")(lambda v: v[:MAX_NUMBERS])
+    _device = field_validator("device")(lambda v: clip(v, NAME_CHARS))
+
 
 class Timings(_Model):
     total_s: float = 0.0
@@ -88,11 +135,15 @@ class Environment(_Model):
     torchvision: str | None = None
     device: str | None = None
 
+    _names = field_validator("grader", "python", "torch", "torchvision", "device")(lambda v: clip(v, NAME_CHARS))
+
 
 class Output(_Model):
     stdout_tail: str = Field("", description="the submission's stdout and stderr, interleaved, last lines")
     truncated: bool = False
     total_bytes: int = 0
+
+    _tail = field_validator("stdout_tail")(lambda v: v if len(v) <= OUTPUT_CHARS else v[-OUTPUT_CHARS:])
 
 
 class LossCurve(_Model):
@@ -105,6 +156,8 @@ class LossCurve(_Model):
     low: list[float | None] = Field(default_factory=list, description="min per bucket (only when per_point > 1)")
     high: list[float | None] = Field(default_factory=list, description="max per bucket (only when per_point > 1)")
     epoch_starts: list[int] = Field(default_factory=list, description="step index (0-based) where each epoch began")
+
+    _starts = field_validator("epoch_starts")(lambda v: v[:MAX_NUMBERS])
 
 
 class ReferenceCurve(_Model):
@@ -119,6 +172,8 @@ class ReferenceCurve(_Model):
     epoch_starts: list[int] = Field(default_factory=list)
     accuracy: float | None = None
 
+    _starts = field_validator("epoch_starts")(lambda v: v[:MAX_NUMBERS])
+
 
 class Source(_Model):
     """The script that ran (notebooks: their code cells, in order), kept so pages can show the lines that
@@ -128,6 +183,8 @@ class Source(_Model):
     truncated: bool = False
     cell_starts: list[tuple[int, int]] = Field(default_factory=list,
                                                description="(script line, notebook cell) where each code cell begins")
+
+    _text = field_validator("text")(lambda v: clip(v, SOURCE_CHARS))
 
 
 class Sandbox(_Model):
@@ -145,6 +202,9 @@ class Student(_Model):
     source: str | None = Field(None, description="canvas, moodle, blackboard, gradescope, github-classroom, folder, file")
     file: str | None = Field(None, description="where the graded file was found, e.g. export.zip:bob_12_34_hw.py")
     older_attempts: list[str] = Field(default_factory=list, description="earlier attempts found and not graded")
+
+    _names = field_validator("id", "name", "source", "file")(lambda v: clip(v, NAME_CHARS))
+    _older = field_validator("older_attempts")(lambda v: clip_list([clip(a, NAME_CHARS) for a in v]))
 
 
 class Report(_Model):
@@ -169,6 +229,9 @@ class Report(_Model):
     rubric_digest: str | None = Field(None, description="digest of the rubric (with --seed/--timeout applied) "
                                                         "this report was graded under")
     student: Student | None = None
+
+    _message = field_validator("message")(lambda v: clip(v, TEXT_CHARS))
+    _warnings = field_validator("warnings")(lambda v: clip_list([clip(w, TEXT_CHARS) for w in v]))
 
     @property
     def all_passed(self) -> bool:

@@ -22,10 +22,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from grader.harness import protocol
+from grader.harness import protocol, recorder, supervisor
+
+# What the host reads of a run, whatever the sandbox sends: the submission shares an interpreter with the
+# harness's recorder, so it can write any number of validly keyed events, and the host's work (every check is
+# linear or n log n in the trace) must stay bounded by what the honest harness could ever send.
+# Events: the recorder's cap, plus the events it writes past it (one optimizer_end per optimizer, the end).
+MAX_TRACE_EVENTS = 2 * recorder.MAX_EVENTS
+# Bytes of the framed stream: the supervisor's trace cap plus the framing of every line (channel, MAC) and
+# the submission's output (capped by the supervisor, and at most 6× larger JSON-escaped).
+MAX_STREAM_BYTES = supervisor.TRACE_CAP_BYTES + 64 * 2**20
 
 
 @dataclass
@@ -65,25 +74,42 @@ class Trace:
     artifact: bytes | None = None
 
     forged: int = 0  # lines in the sandbox's output that were not signed by the supervisor
+    # why the host stopped reading before the end (more bytes or events than the harness ever sends): the run
+    # wrote to the grader's own trace past the harness's caps, so what is left cannot be judged
+    over_cap: str | None = None
+    _index: dict[str, list[dict]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_stream(cls, data: bytes, key: bytes) -> "Trace":
+        over = None
+        if len(data) > MAX_STREAM_BYTES:
+            over = f"{len(data):,} bytes, over the {MAX_STREAM_BYTES:,} the grader reads"
+            data = _head_and_last_line(data, MAX_STREAM_BYTES)
         records, rejected = protocol.decode_stream(data, key)
         trace = cls.from_records(records)
         trace.forged = rejected
+        trace.over_cap = over or trace.over_cap
+        if trace.over_cap is None and (trace.sup or {}).get("trace_capped"):
+            trace.over_cap = f"more than the {supervisor.TRACE_CAP_BYTES:,} bytes of trace the sandbox passes on"
         return trace
 
     @classmethod
     def from_records(cls, records: list[dict]) -> "Trace":
-        events, out, sup = [], [], None
+        events, out, sup, extra = [], [], None, 0
         for rec in records:
             if rec["ch"] == protocol.TRACE and isinstance(rec.get("ev"), dict):
-                events.append(rec["ev"])
+                if len(events) < MAX_TRACE_EVENTS:
+                    events.append(rec["ev"])
+                else:
+                    extra += 1
             elif rec["ch"] == protocol.OUT and isinstance(rec.get("d"), str):
                 out.append(rec["d"])
             elif rec["ch"] == protocol.SUP:
                 sup = rec
-        return cls.from_events(events, sup=sup, live_output="".join(out))
+        trace = cls.from_events(events, sup=sup, live_output="".join(out))
+        if extra:
+            trace.over_cap = f"{len(events) + extra:,} events, over the {MAX_TRACE_EVENTS:,} the grader reads"
+        return trace
 
     @classmethod
     def from_events(cls, events: list[dict], sup: dict | None = None, live_output: str = "") -> "Trace":
@@ -102,13 +128,22 @@ class Trace:
 
     # ---------------------------------------------------------------- simple views
     def of(self, kind: str) -> list[dict]:
-        return [e for e in self.events if e.get("e") == kind]
+        """The events of one kind, in order (shared: callers must not change the list). The index is built
+        once, so a check that asks per epoch or per report pays for its kind's events, not the whole trace."""
+        if self._index is None:
+            self._index = defaultdict(list)
+            for e in self.events:
+                if isinstance(e.get("e"), str):
+                    self._index[e["e"]].append(e)
+        return self._index.get(kind, [])
 
     def first(self, kind: str) -> dict | None:
-        return next((e for e in self.events if e.get("e") == kind), None)
+        events = self.of(kind)
+        return events[0] if events else None
 
     def last(self, kind: str) -> dict | None:
-        return next((e for e in reversed(self.events) if e.get("e") == kind), None)
+        events = self.of(kind)
+        return events[-1] if events else None
 
     @property
     def start(self) -> dict | None:
@@ -169,7 +204,7 @@ class Trace:
         fed = sum(_bs(b) for bs in live.values() for b in bs)
         if not live or fed < 0.9 * sum(_bs(b) for b in backwards):
             return None
-        epochs = []
+        epochs, served = [], self.train_size
         for n, key in enumerate(sorted(live, key=lambda k: starts[k]["i"]), start=1):
             start, end, mine = starts[key], ends.get(key), live[key]
             batches = end.get("batches") if end else start.get("batches")
@@ -177,7 +212,7 @@ class Trace:
             complete = bool(batches) and len(mine) >= batches or \
                 (end is not None and examples >= 0.9 * (end.get("examples") or float("inf")))
             epochs.append(Epoch(index=n, start=start["i"], complete=bool(complete), batches=batches,
-                                size=start.get("dataset_size") or self.train_size))
+                                size=start.get("dataset_size") or served))
         # a demonstration step before training (a course notebook's one batch on a throw-away model) is
         # setup, not an epoch: unfinished passes before the first complete one are dropped
         first = next((n for n, e in enumerate(epochs) if e.complete), 0)
@@ -206,8 +241,8 @@ class Trace:
         """The plausible size of one pass that divides the examples trained most evenly (within 1%)."""
         trained = sum(_bs(b) for b in backwards)
         train_passes = [e for e in self.of("pass_start") if e.get("train") is not False]
-        sizes = [e.get("examples") for e in self.of("pass_end")
-                 if any(s.get("loader") == e.get("loader") for s in train_passes)]
+        train_loaders = {_hashable(s.get("loader")) for s in train_passes}
+        sizes = [e.get("examples") for e in self.of("pass_end") if _hashable(e.get("loader")) in train_loaders]
         sizes += [e.get("dataset_size") for e in train_passes] + [self.train_size]
         sizes = [s for s in dict.fromkeys(sizes) if isinstance(s, int) and s > 0]
         batch = Counter(_bs(b) for b in backwards).most_common(1)[0][0] if backwards else 0
@@ -263,6 +298,23 @@ class Trace:
         kept = "".join(lines[-max_lines:])
         cut = len(shown) > max_bytes or len(lines) > max_lines
         return kept, cut or total > len(raw.encode()), total
+
+
+SUP_LINE_BYTES = 2**20  # the supervisor's final record: its output tail (64 KiB), JSON-escaped, and a few numbers
+
+
+def _head_and_last_line(data: bytes, cap: int) -> bytes:
+    """The whole lines that fit in `cap` bytes, and the last line (the supervisor's final record) if it is
+    no longer than a final record can be."""
+    head = data[: data.rfind(b"\n", 0, cap) + 1]
+    body = data.rstrip(b"\n")
+    last = body[body.rfind(b"\n") + 1 :]
+    return head + last if len(last) <= SUP_LINE_BYTES else head
+
+
+def _hashable(value):
+    """A loader id as a dict key: the harness writes ints; a forged one may be any JSON value."""
+    return value if isinstance(value, (int, str, float, bool, type(None))) else repr(value)
 
 
 def _bs(backward: dict) -> int:

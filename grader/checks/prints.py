@@ -24,6 +24,7 @@ What counts (the README's "What is graded" states the same rules):
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import re
 from collections import Counter
@@ -145,17 +146,50 @@ class Series:
         return out
 
 
+@dataclass
+class _Losses:
+    """The run's loss events indexed once, so that each epoch takes its own without rescanning the trace."""
+
+    by_id: dict  # loss id -> its events
+    owner: dict  # loss id -> the first epoch whose backward() consumed it
+    untrained: list[dict]  # losses no backward() consumed, in order
+    seqs: list[int]  # their sequence numbers
+
+    @classmethod
+    def of(cls, ctx: Context, trained: set) -> "_Losses":
+        if getattr(ctx, "_losses", None) is None:
+            by_id, owner = {}, {}
+            for ev in ctx.trace.of("loss"):
+                by_id.setdefault(ev.get("loss"), []).append(ev)
+            for ep in ctx.epochs:
+                for b in ep.backwards:
+                    for lid in b.get("losses") or []:
+                        owner.setdefault(lid, ep.index)
+            untrained = [ev for ev in ctx.trace.of("loss") if ev.get("loss") not in trained]
+            ctx._losses = cls(by_id, owner, untrained, [ev.get("i", 0) for ev in untrained])
+        return ctx._losses
+
+    def of_epoch(self, ep: Epoch) -> list[dict]:
+        mine = {lid for b in ep.backwards for lid in b.get("losses") or [] if self.owner.get(lid) == ep.index}
+        lo = bisect.bisect_left(self.seqs, ep.opens)
+        hi = len(self.seqs) if ep.end is None else bisect.bisect_left(self.seqs, ep.end)
+        own = [ev for lid in mine for ev in self.by_id.get(lid, ())]
+        return sorted(own + self.untrained[lo:hi], key=lambda ev: ev.get("i", 0))
+
+
+MAX_SERIES = 24  # an honest epoch has a handful (backward, a loss kind or two, up to 3 evaluation runs each)
+
+
 def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
-    """A trained loss belongs to the epoch whose backward() consumed it (it is computed just before); any other
-    loss to the epoch it was computed in."""
-    mine = {lid for b in ep.backwards for lid in b.get("losses") or []}
-    losses = [ev for ev in ctx.trace.of("loss")
-              if ev.get("loss") in mine or (ev.get("loss") not in trained and ep.holds(ev.get("i", 0)))]
-    by_id = {ev.get("loss"): ev for ev in ctx.trace.of("loss")}
+    """A trained loss belongs to the epoch whose backward() consumed it (it is computed just before; the first
+    such epoch); any other loss to the epoch it was computed in. At most MAX_SERIES: each is compared with
+    every report, so their number must not grow with the trace."""
+    index = _Losses.of(ctx, trained)
+    losses = index.of_epoch(ep)
     out = []
     back = Series("backward", summed=False)
     for b in ep.backwards:
-        reductions = {by_id.get(lid, {}).get("reduction", "mean") for lid in b.get("losses") or []}
+        reductions = {index.by_id.get(lid, [{}])[-1].get("reduction", "mean") for lid in b.get("losses") or []}
         back.summed = back.summed or reductions == {"sum"}
         if (value := _num(b.get("value"))) is not None:
             back.add(b["i"], value, b.get("bs"))
@@ -190,7 +224,7 @@ def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
         for n, r in enumerate(evals[:3], start=1):
             r.label = f"eval {kind} {n}"
             out.append(r)
-    return out
+    return out[:MAX_SERIES]
 
 
 def _datasets(ctx: Context, ep: Epoch) -> tuple[int, ...]:
@@ -417,7 +451,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
 
 
 def _at_end(ep: Epoch, m: Match) -> bool:
-    return m.report.seq > max((b["i"] for b in ep.backwards), default=0)
+    return m.report.seq > (ep.backwards[-1]["i"] if ep.backwards else 0)  # in order: the last is the latest
 
 
 def _why_not(ep: Epoch, seen: tuple[list[Report], list[Match]], kind: tuple | None,
@@ -469,14 +503,37 @@ def _printed_later(ctx: Context, missing: list[Epoch], epochs: list[Epoch], trai
     epoch's own lines come after training, so it is not asked about."""
     missing = [ep for ep in missing if ep is not epochs[-1]]
     printed = [(p, tol) for r in _reports(epochs[-1]) for p, tol in r.numbers]
-    for ep in missing:
-        finals = [value for s in _series(ctx, ep, trained) for _, value in s.stats(ep.end or 1 << 62, None,
-                                                                                         _datasets(ctx, ep))]
-        spread = _scale(ep, run_spread)
-        if not any((m := _compare(p, tol, value, spread)) is not None and m[0]
-                   for p, tol in printed for value in finals):
-            return False
-    return bool(missing)
+    finals = [(value, _scale(ep, run_spread), ep.index) for ep in missing for s in _series(ctx, ep, trained)
+              for _, value in s.stats(ep.end or 1 << 62, None, _datasets(ctx, ep))]
+    return bool(missing) and _shown(printed, finals) >= {ep.index for ep in missing}
+
+
+def _shown(printed: list[tuple[float, float]], finals: list[tuple[float, float, int]]) -> set[int]:
+    """The epochs (of (value, spread, epoch)) whose value some printed number shows precisely, as _compare
+    judges: one sweep over both sorted, not every printed number against every value. A finite value is
+    shown when the most precise number whose rounding interval holds it is precise enough for it."""
+    odd = {str(p) for p, _ in printed if not math.isfinite(p)}  # nan/inf show only themselves
+    spans = sorted((p - tol, p + tol, tol) for p, tol in printed if math.isfinite(p))
+    open_spans: list[tuple[float, float]] = []  # (tol, upper end), the most precise on top
+    shown, k = set(), 0
+    for value, spread, epoch in sorted(finals, key=_finite_first):
+        if not math.isfinite(value):
+            if str(value) in odd:
+                shown.add(epoch)
+            continue
+        while k < len(spans) and spans[k][0] <= value:
+            heapq.heappush(open_spans, (spans[k][2], spans[k][1]))
+            k += 1
+        while open_spans and open_spans[0][1] < value:  # ends before this value, so before every later one
+            heapq.heappop(open_spans)
+        if open_spans and 2 * open_spans[0][0] <= PRECISION * max(spread, abs(value), 1e-9):
+            shown.add(epoch)
+    return shown
+
+
+def _finite_first(final: tuple) -> tuple:
+    """nan/inf first (matched by identity), then the finite values in ascending order, as the sweep needs."""
+    return (True, final[0]) if math.isfinite(final[0]) else (False, 0.0)
 
 
 def _ranges(numbers: list[int]) -> str:

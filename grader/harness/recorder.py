@@ -12,6 +12,7 @@ from grader.harness.events import EVENTS
 
 MAX_EVENTS = 200_000  # a runaway loop cannot flood the trace; counts keep going
 LINE_CHARS = 400  # printed lines are kept this long in the trace
+FIELD_CHARS = 4000  # any other string field (the artifact's base64 is not cut)
 # Events go out in batches: one write per event cost the reference a third of its training time on 2 cores
 # (every write woke the supervisor, which took the core from the training until it had parsed the line).
 # A batch waits at most FLUSH_S (a timer flushes when no event comes), so a run killed outright (OOM, hard
@@ -21,9 +22,12 @@ FLUSH_CHARS = 32_768  # under a pipe's 64 KiB, so a write never waits on the rea
 
 
 def _clean(value):
-    """JSON has no NaN/inf; losses can be both."""
+    """JSON has no NaN/inf; losses can be both. Strings are capped (an exception's text in a note), so that
+    MAX_EVENTS honest events stay far under the trace's byte cap, which the host treats as tampering."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value[:FIELD_CHARS]
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -62,7 +66,7 @@ class Recorder:
                 return
             self.seq += 1
             record = {"e": kind, "i": self.seq, "k": self.key, "t": round(time.monotonic() - self.t0, 4),
-                      **_clean(fields)}
+                      **{k: v if k == "b64" else _clean(v) for k, v in fields.items()}}
             self.pending.append(json.dumps(record, separators=(",", ":")))
             self.pending_chars += len(self.pending[-1])
             if force or self.pending_chars >= FLUSH_CHARS or record["t"] - self.flushed_at >= FLUSH_S:
