@@ -68,7 +68,7 @@ def leftover_processes() -> list[str]:
                 cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if _is_warm_worker(proc):
+            if _is_warm_worker(proc) or _another_graders_worker(proc):
                 continue
             if TOKEN in cmd or ("grader.harness" in cmd or "grader.evaluate" in cmd) and not _other_graders(proc):
                 found.append(f"{proc.name}: {cmd[:100]}")
@@ -83,6 +83,17 @@ def _is_warm_worker(proc: Path) -> bool:
     except (OSError, ValueError, IndexError):
         return False
     return b"grader.harness.zygote" in cmd and ppid == os.getpid()
+
+
+def _another_graders_worker(proc: Path) -> bool:
+    """A warm worker whose grader (its parent) is another process still running: two test runs, or a test run
+    beside a batch, on one machine. A worker its grader left behind is re-parented, and still counted."""
+    try:
+        cmd = (proc / "cmdline").read_bytes()
+        ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return False
+    return b"grader.harness.zygote" in cmd and ppid not in (1, os.getpid())
 
 
 def _other_graders(proc: Path) -> bool:
