@@ -23,6 +23,9 @@ class ModelWatch:
         self.tape: Tape | None = None
         self.networks: list[tuple[int, object]] = []  # (backward number, Network)
         self.failures: list[str] = []
+        # (backward number, Network or None) of the latest window's end, until an optimizer step writes it
+        # down as evidence (harness/evidence.py)
+        self.window: tuple[int, object] | None = None
 
     # ---------------------------------------------------------------- during the run
     def before_backward(self, root, backward_no: int, params: set[int]) -> None:
@@ -32,12 +35,15 @@ class ModelWatch:
         try:
             tape.__exit__(None, None, None)
         except Exception:
+            self.window = (backward_no, None)
             return
         try:
             leaves = {id(t) for e in tape.entries for t in _tensor_args(e) if t.requires_grad and t.grad_fn is None}
             net, why = slice_network(tape, params | leaves, root=root)
         except Exception as exc:  # never break the submission
             net, why = None, f"{type(exc).__name__}: {exc}"
+        root_ok = isinstance(root, torch.Tensor)
+        self.window = (backward_no, net if net is not None and root_ok and root.numel() == 1 else None)
         if net is None:
             self.failures.append(why)
             return
