@@ -45,14 +45,18 @@ class Bad(Exception):
 
 @lru_cache(maxsize=2)
 def served_pool(images: str, labels: str, train_examples: int, eval_examples: int, seed: int, full: bool):
-    """The images (flattened, uint8) and labels this run served, train and train=False slices together."""
+    """The images this run served (train and train=False slices together), standardized once for matching
+    rows to them (network.match_rows), and their labels."""
     import torch
 
     from grader.harness import subset
+    from grader.harness.network import pool_chunks
 
+    torch.set_num_threads(1)  # the host replays a few small steps: a core of its own is plenty
     (ti, tl), (ei, el) = subset.served(images, labels, train_examples, eval_examples, seed, full)
     pool = torch.cat([ti, ei])
-    return pool.reshape(len(pool), -1), torch.cat([tl, el])
+    chunks = [(start, z.float()) for start, z in pool_chunks(pool.reshape(len(pool), -1))]
+    return chunks, torch.cat([tl, el])
 
 
 def expected_backwards(trace: Trace) -> list[int]:
@@ -84,14 +88,14 @@ def choose(records: list[dict], rng=None) -> list[dict]:
 
 
 def verify(trace: Trace, pool, labels, rng=None) -> Verification:
-    """Replay what the harness wrote down of this run (pool, labels: served_pool's)."""
+    """Replay what the harness wrote down of this run (pool: served_pool's standardized chunks; labels)."""
     out = Verification()
     records = trace.of("evidence")
     lost = (trace.end or {}).get("dropped") or 0
     if not lost:
         found = {r.get("backward") for r in records}
         missing = [b for b in expected_backwards(trace) if b not in found]
-        if missing and (records or any((trace.model or {}).get(k) for k in ("structure",))):
+        if missing:
             out.problems.append(f"the trace shows a training step after backward pass {missing[0]}, but not the "
                                 "record the harness writes of that step")
     else:
@@ -164,7 +168,7 @@ def _replay(rec: dict, pool, labels, place: dict | None, notes: list[str]) -> di
     step["adam"] = _follows_adam(rec, before, tensors)
     step["moved"] = max((float((a - b).abs().max()) for a, b in zip(tensors["after"], before) if b.numel()),
                         default=0.0)
-    step["grads_zero"] = all(not bool(g.ne(0).any()) for g in tensors["grads"])
+    step["grads_zero"] = all(g is None or not bool(g.ne(0).any()) for g in tensors["grads"])
     return step
 
 
@@ -193,9 +197,9 @@ def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[lis
     if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[0] == 0:
         raise Bad("it has no input batch")
     n = x.shape[0]
-    if x.numel() // n != pool.shape[1]:
+    if x.numel() // n != pool[0][1].shape[1]:
         raise Bad("its input rows are not images")
-    served, which = match_rows(x.reshape(n, -1).double(), pool)
+    served, which = match_rows(x.reshape(n, -1), pool)
     if not bool(served.all()):
         raise Bad(f"{int((~served).sum())} of the {n} rows of its batch are not images this run served")
     targets = [_target(args, kwargs) for _, func, args, kwargs in program.steps if _name(func) in TARGET_LOSSES]
@@ -246,10 +250,10 @@ def _target(args, kwargs):
 def _same_gradient(computed, recorded) -> None:
     """autograd's gradient, or that gradient clipped: scaled down as a whole (clip_grad_norm_) or clamped
     elementwise (clip_grad_value_). Zeroed after backward (zero_grad before step) is the checks' to judge."""
-    if computed is None or recorded is None or computed.shape != recorded.shape:
+    if recorded is None or not bool(recorded.ne(0).any()):
+        return  # cleared after backward(): zero_grad's check judges that
+    if computed is None or computed.shape != recorded.shape:
         raise Bad("its gradients are not those of its parameters")
-    if not bool(recorded.ne(0).any()):
-        return
     scale = float(computed.norm())
     if (computed - recorded).norm() <= GRAD_RTOL * scale + 1e-8:
         return
@@ -275,7 +279,7 @@ def _follows_adam(rec: dict, before: list, tensors: dict) -> bool:
         if not hyper or hyper.get("betas") is None or hyper.get("eps") is None:
             return False  # not an Adam step: no betas or eps in its hyper-parameters
         p = before[i].detach().clone().requires_grad_(before[i].is_floating_point())
-        p.grad = tensors["grads"][i].clone()
+        p.grad = None if tensors["grads"][i] is None else tensors["grads"][i].clone()  # None: Adam skips it
         params.append(p)
         opt_groups.setdefault(gi, {"params": [], **{k: v for k, v in hyper.items() if v is not None},
                                    "foreach": False})["params"].append(p)

@@ -58,7 +58,7 @@ def check_optimizer(ctx: Context) -> Outcome:
                               "optimizer (a manual update of the weights), so Adam did not do the training",
                        "let optimizer.step() make every update; remove the manual change of the parameters",
                        evidence)
-    probed = [s for s in mine if "grads_zero" in s] + replayed
+    probed = [s for s in mine + replayed if "grads_zero" in s]
     emptied = bool(probed) and all(s["grads_zero"] for s in probed)
     # measured values where steps were sampled; the version counter (bumped even by lr=0) only otherwise
     sampled = [s for s in mine if s.get("moved") is not None] + replayed

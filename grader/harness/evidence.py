@@ -47,7 +47,7 @@ class StepEvidence:
 
     def __init__(self, opt, net, backward_no: int):
         self.backward = backward_no
-        self.items = [(p, gi) for gi, g in enumerate(opt.param_groups) for p in g["params"] if p.grad is not None]
+        self.items = [(p, gi) for gi, g in enumerate(opt.param_groups) for p in g["params"]]
         if sum(p.numel() for p, _ in self.items) > MAX_ELEMENTS:
             raise ValueError(f"the optimizer holds more than {MAX_ELEMENTS:,} parameters, too many to write down")
         self.groups = [_hyper(g) for g in opt.param_groups]

@@ -75,6 +75,10 @@ def func_ref(func) -> list[str]:
         # recorded through one names the function it wraps
         if (found is func or getattr(found, "__wrapped__", None) is func) and allowed(space, name):
             return [space, name]
+    # `p ** 2` records Tensor.__pow__, a wrapper named after the method it calls (TensorBase.pow)
+    operator = next((op for op in sorted(OPERATORS) if getattr(torch.Tensor, op, None) is func), None)
+    if operator is not None:
+        return ["Tensor", operator]
     raise Unportable(f"call {getattr(func, '__qualname__', name)!r}")
 
 
