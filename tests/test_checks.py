@@ -182,7 +182,8 @@ def test_optimizer_is_judged_by_the_hosts_replay_and_outside_updates():
     steps = [e for e in b.events if e["e"] == "step"]
     assert checks.check_optimizer(ctx(b, verification=replayed(True, True))).passed
     # SGD.step(adam): another rule moved the parameters
-    assert "the way Adam's update rule does" in checks.check_optimizer(ctx(b, verification=replayed(True, False))).message
+    out = checks.check_optimizer(ctx(b, verification=replayed(True, False)))
+    assert "the way Adam's update rule does" in out.message
     # no step could be replayed: the rule is not taken on the trace's word
     out = checks.check_optimizer(ctx(b, verification=Verification(notes=["no training step was written down"])))
     assert not out.passed and "could not verify" in out.message and "written down" in out.message

@@ -27,8 +27,8 @@ def on_verified_trace(check: Callable[[Context], Outcome]) -> Callable[[Context]
         doubt = ctx.verification.doubt() if ctx.verification is not None else None
         if doubt:
             return Outcome(False, f"could not verify the recorded training, so it is not judged: {doubt}",
-                           "the grader replays some of the recorded training steps and they did not match: train "
-                           "the network as written, and leave the grader's instrumentation alone")
+                           "the grader replays some of the recorded training steps and they did not match: "
+                           "train the network as written, and leave the grader's instrumentation alone")
         return check(ctx)
 
     judged.__name__ = judged.__qualname__ = check.__name__
@@ -46,5 +46,5 @@ CHECKS: list[tuple[str, str, Callable[[Context], Outcome]]] = [
     ("learns", "Learns (held-out accuracy)", check_learns),
 ]
 
-__all__ = ["CHECKS", "Context", "Evaluation", "Outcome", "Verification", "run_outcome", "check_runs", "check_architecture",
-           "check_loss", "check_optimizer", "check_epochs", "check_prints_loss", "check_zero_grad", "check_learns"]
+__all__ = ["CHECKS", "Context", "Evaluation", "Outcome", "Verification", "run_outcome", "check_runs",
+           "check_architecture", "check_loss", "check_optimizer", "check_epochs", "check_prints_loss", "check_zero_grad", "check_learns"]

@@ -25,4 +25,5 @@ def served(images_path: str, labels_path: str, train_examples: int, eval_example
     train_idx, eval_idx = order[:train_examples], order[train_examples : train_examples + eval_examples]
     if full:
         train_idx, eval_idx = order, order[: REAL_SIZES[False]]
-    return (images[train_idx].clone(), targets[train_idx].clone()), (images[eval_idx].clone(), targets[eval_idx].clone())
+    return ((images[train_idx].clone(), targets[train_idx].clone()),
+            (images[eval_idx].clone(), targets[eval_idx].clone()))
