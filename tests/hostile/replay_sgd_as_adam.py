@@ -1,8 +1,8 @@
 # Trains with plain SGD and passes it off as Adam. It creates a real torch.optim.Adam (the class is judged by
 # identity) but steps it with SGD's rule (torch.optim.SGD.step on the Adam object). The harness would catch
 # that by comparing each sampled step with Adam's rule, so it first reaches the harness through its optimizer
-# hook (torch.optim.optimizer's global pre-hook: a bound method of the instrumentation) and rewrites both
-# that judgement and the evidence it records into what an honest Adam step would have left.
+# hook (torch.optim.optimizer's global pre-hook: a bound method of the instrumentation) and rewrites that
+# judgement, and the check of updates made between steps, to say yes.
 import types
 
 import torch
@@ -22,10 +22,6 @@ if judge is not None and hasattr(judge, "StepSnapshot") and hasattr(judge.StepSn
     judge.StepSnapshot.follows_adam = follows_adam
     judge.changed_since = lambda values: False
     patched.append("follows_adam")
-# wherever the recorded evidence of a step is built, substitute an honest Adam step computed on the side
-for name, value in list(vars(judge).items()) if judge is not None else []:
-    if name == "evidence_update":  # the host-replayed design: the optimizer state it records
-        patched.append(name)
 print("patched", patched, "in", type(inst).__name__)
 
 transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
