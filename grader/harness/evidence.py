@@ -20,9 +20,9 @@ import torch
 
 from grader.harness import portable
 
-# parameters: a record costs ~21 bytes of trace per parameter (gradients, Adam's two moments, values after, in
-# base64; the values before travel as the program's constants), 2.3 MB for the reference's 109,386 and at most
-# five records a run; a larger model's steps are not written down, and the host says it cannot verify them
+# parameters: a record costs ~27 bytes of trace per parameter (values before and after, gradients, Adam's two
+# moments, in base64) plus the input batch: 3.2 MB for the reference's 109,386, and at most five records a run;
+# a larger model's steps are not written down, and the host says it cannot verify them
 MAX_ELEMENTS = 1_000_000
 HYPER = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
