@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -208,7 +209,12 @@ class Grader:
         return Observation(trace, result, evaluation, job, verifying.result())
 
     def _served_pool(self, full: bool):
-        """The images and labels a run serves (the host's own copy, for grader/replay.py)."""
+        """The images and labels a run serves (the host's own copy, for grader/replay.py). Loaded (torch's import
+        first) at the lowest priority, in this thread only: beside the sandbox it takes only idle CPU."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
         return replay.served_pool(str(self.files["train_images"]), str(self.files["train_labels"]),
                                   self.rubric.train_examples, self.rubric.eval_examples, self.seed, full)
 
