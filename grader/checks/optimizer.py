@@ -42,6 +42,8 @@ def check_optimizer(ctx: Context) -> Outcome:
         return Outcome(False, f"the steps were made by {opt['cls']}{where}, not torch.optim.Adam{why}", ADAM_FIX,
                        evidence)
     replayed = ctx.verification.of(main) if ctx.verification is not None else []
+    if replayed:
+        evidence["replayed_steps"] = {str(s["n"]): "Adam's rule" if s["adam"] else "another rule" for s in replayed}
     broken = [s for s in replayed if s["adam"] is False]
     if broken:
         return Outcome(False, f"{judged or 'the Adam object'}'s steps did not move the parameters the way Adam's "
