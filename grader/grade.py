@@ -198,7 +198,7 @@ class Grader:
             finally:
                 if self.service is None:
                     _hand_over(pending, trace)
-            verifying = replaying.submit(lambda: replay.verify(trace, *preparing.result()))
+            verifying = replaying.submit(self._verify, trace, preparing)
             replaying.shutdown(wait=False)
             if self.service is not None:
                 evaluation = self.service.evaluate(trace) if _has_model(trace) else None
@@ -207,6 +207,12 @@ class Grader:
                 evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
         return Observation(trace, result, evaluation, job, verifying.result())
+
+    @staticmethod
+    def _verify(trace: Trace, preparing) -> Verification:
+        found = replay.verify(trace, *preparing.result())
+        replay.adopt_losses(trace, found)
+        return found
 
     def _served_pool(self, full: bool):
         """The images and labels a run serves (the host's own copy, for grader/replay.py). Loaded (torch's import

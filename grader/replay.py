@@ -119,6 +119,15 @@ def verify(trace: Trace, pool, labels, rng=None) -> Verification:
     return out
 
 
+def adopt_losses(trace: Trace, verification: Verification) -> None:
+    """The trace's losses at the replayed steps become the host's own: what is printed is matched against them."""
+    if verification.failed:
+        return
+    for n, event in enumerate(trace.of("backward"), start=1):
+        if n in verification.losses:
+            event["value"] = verification.losses[n]
+
+
 def _places(trace: Trace) -> dict[int, dict]:
     """For each record (by event number): the backward() events and the optimizer's steps before it."""
     places, backwards, steps = {}, [], {}

@@ -120,6 +120,16 @@ def test_honest_steps_verify(loss_of, model, backwards):
     assert v.losses[2] == pytest.approx([e for e in b.events if e["e"] == "backward"][1]["value"], rel=1e-5)
 
 
+def test_the_losses_of_replayed_steps_become_the_hosts():
+    b, _ = recorded()
+    trace = b.end().trace()
+    second = trace.of("backward")[1]
+    second["value"] += 5e-6  # within the tolerance: what was printed is matched against the host's number
+    v = replay.verify(trace, *POOL)
+    replay.adopt_losses(trace, v)
+    assert v.problems == [] and second["value"] == v.losses[2] != trace.of("backward")[0]["value"]
+
+
 def test_a_short_last_batch_and_augmentation_noise_verify():
     x, y = batch(list(range(40)), noise=0.05)  # drop_last=False's last batch; noise added to served images
     assert verify(recorded(x=x, y=y)[0]).problems == []
