@@ -169,9 +169,9 @@ def _replay(rec: dict, pool, labels, place: dict | None, notes: list[str]) -> di
     if rec.get("program"):
         before, loss = _replay_program(rec, tensors, pool, labels, place, sole, notes)
         step.update(replayed=True, loss=loss)
-    elif rec.get("why"):
-        notes.append(f"step {rec.get('n')}'s network could not be written down ({rec['why']}): only its update "
-                     "was checked")
+    else:
+        why = f"could not be written down ({rec['why']})" if rec.get("why") else "was not followed by the tape"
+        notes.append(f"step {rec.get('n')}'s network {why}: only its update was checked")
     if any(b is None or not isinstance(b, torch.Tensor) for b in before):
         raise Bad("a parameter's value before the step is missing")
     step["adam"] = _follows_adam(rec, before, tensors)
