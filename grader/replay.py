@@ -61,21 +61,24 @@ def served_pool(images: str, labels: str, train_examples: int, eval_examples: in
 
 def expected_backwards(trace: Trace) -> list[int]:
     """The backward() numbers whose step the harness writes down: the first step after each tape window
-    (model.WINDOWS) ends, where the trace shows such a step."""
+    (model.WINDOWS) ends, where the trace shows such a step and training went on after it (a run killed
+    outright just after that step may not have written its record)."""
     from grader.harness.model import WINDOWS
 
     order = [e for e in trace.events if e.get("e") in ("backward", "step")]
-    count, want = 0, []
+    count, want, stepped = 0, [], []
     pending = None
     for e in order:
         if e["e"] == "backward":
             count += 1
+            want += stepped
+            stepped = []
             if count - 1 in WINDOWS and pending is None:
                 pending = count
         elif pending is not None:
-            want.append(pending)
+            stepped.append(pending)
             pending = None
-    return want
+    return want + (stepped if trace.end is not None else [])
 
 
 def choose(records: list[dict], rng=None) -> list[dict]:

@@ -206,6 +206,14 @@ def test_a_missing_record_is_caught():
     assert "not the record the harness writes" in v.problems[0]
 
 
+def test_a_run_killed_right_after_the_step_is_excused_its_record():
+    b, _ = recorded()
+    b.events = [e for e in b.events if e["e"] != "evidence"]
+    assert replay.verify(b.trace(), *POOL).problems == []  # no end event: killed outright (OOM, hard deadline)
+    b.backward(0.5)
+    assert "not the record the harness writes" in replay.verify(b.trace(), *POOL).problems[0]  # trained on
+
+
 def test_a_record_out_of_its_place_is_caught():
     b, _ = recorded()
     [e for e in b.events if e["e"] == "evidence"][0]["n"] = 7
