@@ -194,7 +194,8 @@ def _check_place(rec: dict, place: dict | None) -> bool | None:
     b = rec.get("backward")
     if not isinstance(b, int) or not place["since"] < b <= place["until"] or b > len(place["backwards"]):
         raise Bad(f"it says backward pass {b} filled its gradients, which the trace does not show before it")
-    return place["until"] - place["since"] == 1 and place["backwards"][b - 1].get("cleared") is True
+    # cleared before it, and no other backward() between it and the step
+    return b == place["until"] and place["backwards"][b - 1].get("cleared") is True
 
 
 def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[list, float | None]:
