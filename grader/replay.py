@@ -217,7 +217,11 @@ def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[lis
         raise Bad(f"{int((~served).sum())} of the {n} rows of its batch are not images this run served")
     targets = [_target(args, kwargs) for _, func, args, kwargs in program.steps if _name(func) in TARGET_LOSSES]
     for target in targets:
-        if not isinstance(target, torch.Tensor) or target.shape != (n,):
+        if not isinstance(target, torch.Tensor):
+            continue  # computed by the network itself (not data): nothing to compare with the served labels
+        if target.dim() == 2 and target.is_floating_point():
+            target = target.argmax(dim=1)  # class probabilities (one-hot, smoothed): their most likely class
+        if target.shape != (n,):
             raise Bad("its loss was not given one label per image")
         wrong = int((target.long() != labels[which]).sum())
         if wrong > LABELS_MISMATCH * n:

@@ -135,6 +135,12 @@ def test_a_short_last_batch_and_augmentation_noise_verify():
     assert verify(recorded(x=x, y=y)[0]).problems == []
 
 
+def test_one_hot_targets_verify_and_wrong_ones_do_not():
+    x, y = batch(list(range(64)))
+    assert verify(recorded(x=x, y=F.one_hot(y, 10).float())[0]).problems == []
+    assert "labels its loss was given" in verify(recorded(x=x, y=F.one_hot((y + 3) % 10, 10).float())[0]).problems[0]
+
+
 def test_clipped_gradients_verify():
     clip = lambda model: torch.nn.utils.clip_grad_norm_(model.parameters(), 0.01)  # noqa: E731
     v = verify(recorded(before_step=clip)[0])
