@@ -170,8 +170,9 @@ def _replay(rec: dict, pool, labels, place: dict | None, notes: list[str]) -> di
     sole = _check_place(rec, place)
     before = list(tensors["before"])
     if rec.get("program"):
-        before, loss = _replay_program(rec, tensors, pool, labels, place, sole, notes)
-        step.update(replayed=True, loss=loss)
+        loss, changed = _replay_program(rec, tensors, pool, labels, place, sole, notes)
+        # the parameters moved between the forward pass and the step: something other than the optimizer
+        step.update(replayed=True, loss=loss, outside=changed)
     else:
         why = f"could not be written down ({rec['why']})" if rec.get("why") else "was not followed by the tape"
         notes.append(f"step {rec.get('n')}'s network {why}: only its update was checked")
@@ -198,7 +199,8 @@ def _check_place(rec: dict, place: dict | None) -> bool | None:
     return b == place["until"] and place["backwards"][b - 1].get("cleared") is True
 
 
-def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[list, float | None]:
+def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[float | None, bool]:
+    """(the replayed loss, whether the parameters changed between the forward pass and the step)."""
     import torch
 
     from grader.harness import portable
@@ -230,12 +232,13 @@ def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[lis
     if len(slots) != len(rec["group_of"]) or not all(s is None or 0 <= s < len(program.tensors) for s in slots):
         raise Bad("its parameters are not the network's")
     params = [program.tensors[s] if s is not None else None for s in slots]
-    before = [p.detach().clone() if p is not None else b for p, b in zip(params, tensors["before"])]
+    changed = any(p is not None and b is not None and (p.shape != b.shape or not torch.equal(p, b))
+                  for p, b in zip(params, tensors["before"]))
     random = sorted({_name(f) for _, f, _, _ in program.steps} & RANDOM_CALLS)
     if random:
         notes.append(f"step {rec.get('n')} draws random numbers ({', '.join(random)}): its loss and gradients "
                      "were not recomputed")
-        return before, None
+        return None, changed
     wrt = [p.requires_grad_(True) for p in params if p is not None and p.is_floating_point()]
     with torch.enable_grad():
         root = run_steps(program.steps, x, eval_mode=False)[program.logits]
@@ -255,7 +258,7 @@ def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[lis
     elif place is not None:
         notes.append(f"step {rec.get('n')}'s gradients came from more than one backward pass: the update was "
                      "checked from them, not recomputed")
-    return before, loss
+    return loss, changed
 
 
 def _target(args, kwargs):

@@ -11,7 +11,7 @@ from builders import TraceBuilder
 from torch import nn
 
 from grader import replay
-from grader.harness.evidence import StepEvidence
+from grader.harness.evidence import Forward, StepEvidence
 from grader.harness.network import pool_chunks
 from grader.harness.tape import Tape, slice_network
 
@@ -56,13 +56,15 @@ def recorded(loss_of=ce, model=None, opt=None, x=None, y=None, backwards=1, step
         tape = Tape()
         with tape:
             loss = loss_of(model, x, y)
-        net, why = slice_network(tape, params, root=loss) if k == 0 else (net, why)
-        assert net is not None, why
+        if k == 0:
+            net, why = slice_network(tape, params, root=loss)
+            assert net is not None, why
+            forward = Forward(2, net)
         loss.backward()
         b.backward(float(loss.detach()), bs=len(x), cleared=k == 0)
     if before_step is not None:
         before_step(model)
-    evidence = StepEvidence(opt, net, backward_no=2)
+    evidence = StepEvidence(opt, forward)
     (step or opt.step)()
     b.ev("step", opt=1, n=1 + 1, changed=True, had_grad=True, lr=1e-3, device="cpu")
     fields = evidence.fields()
@@ -161,6 +163,18 @@ def test_adams_rule_holds_at_any_learning_rate(lr):
     model = mlp()
     v = verify(recorded(model=model, opt=torch.optim.Adam(model.parameters(), lr=lr))[0])
     assert v.problems == [] and v.steps[0]["adam"] is True
+
+
+def test_a_manual_update_before_the_step_is_a_finding_not_a_forgery():
+    """Adam(lr=0) stepped after `p.data -= lr * p.grad`: the forward pass and Adam saw different values."""
+    def manual(model):
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.1 * p.grad
+    model = mlp()
+    v = verify(recorded(model=model, opt=torch.optim.Adam(model.parameters(), lr=0.0), before_step=manual)[0])
+    assert v.problems == [] and v.steps[0]["adam"] is True and v.steps[0]["outside"] is True
+    assert verify(recorded()[0]).steps[0]["outside"] is False
 
 
 def test_another_rule_is_a_finding_not_a_forgery():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from grader.harness import evidence
 from grader.harness import network as netmod
 from grader.harness.tape import Tape, slice_network
 
@@ -23,9 +24,8 @@ class ModelWatch:
         self.tape: Tape | None = None
         self.networks: list[tuple[int, object]] = []  # (backward number, Network)
         self.failures: list[str] = []
-        # (backward number, Network or None) of the latest window's end, until an optimizer step writes it
-        # down as evidence (harness/evidence.py)
-        self.window: tuple[int, object] | None = None
+        # the step computed in the latest window, until an optimizer step writes it down (harness/evidence.py)
+        self.window: evidence.Forward | None = None
 
     # ---------------------------------------------------------------- during the run
     def before_backward(self, root, backward_no: int, params: set[int]) -> None:
@@ -35,7 +35,7 @@ class ModelWatch:
         try:
             tape.__exit__(None, None, None)
         except Exception:
-            self.window = (backward_no, None)
+            self.window = evidence.Forward(backward_no, None)
             return
         try:
             leaves = {id(t) for e in tape.entries for t in _tensor_args(e) if t.requires_grad and t.grad_fn is None}
@@ -43,7 +43,7 @@ class ModelWatch:
         except Exception as exc:  # never break the submission
             net, why = None, f"{type(exc).__name__}: {exc}"
         root_ok = isinstance(root, torch.Tensor)
-        self.window = (backward_no, net if net is not None and root_ok and root.numel() == 1 else None)
+        self.window = evidence.Forward(backward_no, net if net is not None and root_ok and root.numel() == 1 else None)
         if net is None:
             self.failures.append(why)
             return

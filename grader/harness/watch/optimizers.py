@@ -90,18 +90,14 @@ class OptimizerWatch:
 
     def _evidence_before(self, opt, info):
         """The step's evidence, when a tape window ended at one of its backward passes (see evidence.py)."""
-        window = self.watch.window
-        if window is None or window[0] <= info.get("backward_at", 0):
+        forward = self.watch.window
+        if forward is None or forward.backward <= info.get("backward_at", 0):
             return None
         self.watch.window = None
-        backward_no, net = window
-        held = {id(p) for g in opt.param_groups for p in g["params"]}
-        if net is not None and not {id(p) for p in net.params} <= held:
-            net = None  # another optimizer's network
         try:
-            return evidence.StepEvidence(opt, net, backward_no)
+            return evidence.StepEvidence(opt, forward)
         except Exception as exc:  # noqa: BLE001 - too large, or values that cannot be copied: the host is told
-            return evidence.Unrecorded(backward_no, f"{type(exc).__name__}: {exc}"[:200])
+            return evidence.Unrecorded(forward.backward, f"{type(exc).__name__}: {exc}"[:200])
 
     def optimizer_summaries(self) -> None:
         """After the run: each optimizer's own count of Adam steps (its state), beside the steps observed."""
