@@ -256,8 +256,8 @@ def _replay_program(rec, tensors, pool, labels, place, sole, notes) -> tuple[flo
             if p is not None and p.is_floating_point():
                 _same_gradient(next(mine), recorded)
     elif place is not None:
-        notes.append(f"step {rec.get('n')}'s gradients came from more than one backward pass: the update was "
-                     "checked from them, not recomputed")
+        notes.append(f"step {rec.get('n')}'s gradients had accumulated over more than one backward pass: its "
+                     "update was checked from them, they were not recomputed")
     return loss, changed
 
 
