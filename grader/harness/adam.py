@@ -8,7 +8,6 @@ harness writes a few steps down as evidence (evidence.py) and the host replays t
 
 from __future__ import annotations
 
-import torch
 
 SAMPLED = {1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400}
 MAX_ELEMENTS = 2_000_000  # skip the comparison for huge models (copies cost memory)
@@ -30,10 +29,7 @@ class StepSnapshot:
                     self.items = []
                     self.skipped = True
                     return
-                st = opt.state.get(p, {})
-                self.items.append((p, group, p.detach().clone(), p.grad.detach().clone(),
-                                   {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
-                                    for k, v in st.items()}))
+                self.items.append((p, p.detach().clone()))
         self.skipped = False
 
     def grads_zero(self) -> bool:
@@ -42,7 +38,7 @@ class StepSnapshot:
 
     def moved(self) -> float:
         """The largest change of a parameter in this step."""
-        changes = [float((p.detach() - before).abs().max()) for p, _, before, _, _ in self.items if before.numel()]
+        changes = [float((p.detach() - before).abs().max()) for p, before in self.items if before.numel()]
         return max(changes, default=0.0)
 
 
