@@ -12,14 +12,15 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import checks, curve, data, deadline, held_out, reference, sandbox, static, submission
-from grader.checks import Context, Evaluation
+from grader import checks, curve, data, deadline, held_out, reference, replay, sandbox, static, submission
+from grader.checks import Context, Evaluation, Verification
 from grader.harness import supervisor
 from grader.report import (CheckResult, Environment, Output, Report, Sandbox, Status, SubmissionInfo, Timings,
                            Training, clip_list)
@@ -84,6 +85,7 @@ class Observation:
     result: sandbox.Result
     evaluation: Evaluation | None
     job: sandbox.Job
+    verification: Verification | None = None
 
 
 class Grader:
@@ -177,6 +179,8 @@ class Grader:
         if full:
             scale = 60000 / self.rubric.train_examples
             limits = limits.model_copy(update={"timeout_s": min(limits.timeout_s * scale, FULL_RUN_MAX_S)})
+        replaying = ThreadPoolExecutor(1)  # torch's import for the replay, while the sandbox runs
+        preparing = replaying.submit(self._served_pool, full)
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
             tmp = Path(tmp)
             script = tmp / _script_name(sub.path)
@@ -200,13 +204,31 @@ class Grader:
             finally:
                 if self.service is None:
                     _hand_over(pending, trace)
+            verifying = replaying.submit(self._verify, trace, preparing)
+            replaying.shutdown(wait=False)
             if self.service is not None:
                 evaluation = self.service.evaluate(trace) if _has_model(trace) else None
-                return Observation(trace, result, evaluation, job)
+                return Observation(trace, result, evaluation, job, verifying.result())
             if evaluator is None and _has_model(trace):
                 evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))
             evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
-        return Observation(trace, result, evaluation, job)
+        return Observation(trace, result, evaluation, job, verifying.result())
+
+    @staticmethod
+    def _verify(trace: Trace, preparing) -> Verification:
+        found = replay.verify(trace, *preparing.result())
+        replay.adopt_losses(trace, found)
+        return found
+
+    def _served_pool(self, full: bool):
+        """The images and labels a run serves (the host's own copy, for grader/replay.py). Loaded (torch's import
+        first) at the lowest priority, in this thread only: beside the sandbox it takes only idle CPU."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        return replay.served_pool(str(self.files["train_images"]), str(self.files["train_labels"]),
+                                  self.rubric.train_examples, self.rubric.eval_examples, self.seed, full)
 
     def _spec(self, script: str, kind: str, limits, full: bool = False) -> dict:
         return {
@@ -284,7 +306,7 @@ class Grader:
     def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:
         trace, result, evaluation, job = seen.trace, seen.result, seen.evaluation, seen.job
         status, why = classify(trace, result)
-        ctx = Context(trace, facts, self.rubric, evaluation, where=sub.where, oom=result.oom,
+        ctx = Context(trace, facts, self.rubric, evaluation, seen.verification, where=sub.where, oom=result.oom,
                       limits={"timeout_s": self.limits.timeout_s, "memory_mb": self.limits.memory_mb})
         results = []
         points = self.rubric.points.model_dump()
@@ -316,6 +338,9 @@ class Grader:
             warnings.append("graded with --sandbox none: the submission ran unisolated, as you")
         if why:
             warnings.append(why)
+        doubt = seen.verification.doubt() if seen.verification else None
+        if doubt:
+            warnings.insert(0, f"the recorded training could not be verified: {doubt}")
         score = sum(r.points for r in results)
         return Report(
             submission=info, status=status, message=_summary(status, results, score, self.rubric.max_score),

@@ -4,13 +4,14 @@ import pytest
 from builders import REFERENCE_OPS, TraceBuilder, act, affine
 
 from grader import checks
-from grader.checks import Context, Evaluation
+from grader.checks import Context, Evaluation, Verification
 from grader.rubric import Rubric
 from grader.static import analyse
 
 
-def ctx(builder: TraceBuilder, source: str = "", evaluation=None, sup=None, rubric=None) -> Context:
-    return Context(builder.trace(sup), analyse(source), rubric or Rubric(), evaluation)
+def ctx(builder: TraceBuilder, source: str = "", evaluation=None, sup=None, rubric=None,
+        verification=None) -> Context:
+    return Context(builder.trace(sup), analyse(source), rubric or Rubric(), evaluation, verification)
 
 
 def good() -> TraceBuilder:
@@ -170,24 +171,50 @@ def test_optimizer_must_step_the_trained_model():
     assert "do not belong" in checks.check_optimizer(ctx(b)).message
 
 
-def test_optimizer_is_judged_by_adams_rule_and_outside_updates():
+def replayed(*adam: bool, opt: int = 1) -> Verification:
+    """What the host found replaying recorded steps (grader/replay.py): one step per verdict on Adam's rule."""
+    return Verification(steps=[{"opt": opt, "n": 2 + k, "backward": 2 + k, "adam": a, "moved": 1e-3,
+                                "replayed": True} for k, a in enumerate(adam)])
+
+
+def test_optimizer_is_judged_by_the_hosts_replay_and_outside_updates():
     b = TraceBuilder().setup().run().end()
     steps = [e for e in b.events if e["e"] == "step"]
-    steps[0]["rule"] = False  # SGD.step(adam): another rule moved the parameters
-    assert "the way Adam's update rule does" in checks.check_optimizer(ctx(b)).message
-    steps[0].update(rule=True, moved=1e-3)
+    assert checks.check_optimizer(ctx(b, verification=replayed(True, True))).passed
+    # SGD.step(adam): another rule moved the parameters
+    out = checks.check_optimizer(ctx(b, verification=replayed(True, False)))
+    assert "the way Adam's update rule does" in out.message
+    # no step could be replayed: the rule is not taken on the trace's word
+    out = checks.check_optimizer(ctx(b, verification=Verification(notes=["no training step was written down"])))
+    assert not out.passed and "could not verify" in out.message and "written down" in out.message
     steps[1]["outside"] = True  # Adam(lr=0) beside a manual p.data -= lr * p.grad
-    assert "something other than the optimizer" in checks.check_optimizer(ctx(b)).message
+    assert "something other than the optimizer" in checks.check_optimizer(ctx(b, verification=replayed(True))).message
     steps[1]["outside"] = False
     b.events.append({"e": "optimizer_end", "i": 10**6, "opt": steps[0]["opt"], "steps": len(steps), "state_steps": 3})
-    assert "state counts 3 steps" in checks.check_optimizer(ctx(b)).message
+    assert "state counts 3 steps" in checks.check_optimizer(ctx(b, verification=replayed(True))).message
+
+
+@pytest.mark.parametrize("check_id", ["loss", "optimizer", "epochs", "prints_loss_each_epoch", "zero_grad"])
+def test_checks_that_read_the_trace_judge_nothing_when_the_replay_contradicts_it(check_id):
+    fn = dict((cid, f) for cid, _, f in checks.CHECKS)[check_id]
+    assert fn(ctx(good(), verification=replayed(True))).passed
+    out = fn(ctx(good(), verification=Verification(problems=["step 9: its network gives 0.31 on its batch"])))
+    assert not out.passed and out.message.startswith("could not verify the recorded training")
+    assert "step 9: its network gives 0.31" in out.message and out.hint
+
+
+def test_runs_architecture_and_learns_do_not_rest_on_the_trace():
+    doubt = Verification(problems=["step 9: forged"])
+    for check_id in ("runs", "architecture"):
+        fn = dict((cid, f) for cid, _, f in checks.CHECKS)[check_id]
+        assert fn(ctx(good(), verification=doubt)).passed
 
 
 def test_zero_grad_between_backward_and_step_fails_zero_grad_not_optimizer():
     b = TraceBuilder().setup().run().end()
     for n, e in enumerate(e for e in b.events if e["e"] == "step"):
         if n < 3:
-            e.update(rule=True, moved=0.0, grads_zero=True)
+            e.update(moved=0.0, grads_zero=True)
     assert "between loss.backward() and optimizer.step()" in checks.check_zero_grad(ctx(b)).message
     assert checks.check_optimizer(ctx(b)).passed
 

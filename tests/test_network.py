@@ -72,26 +72,3 @@ def test_preprocessing_is_fitted_on_rows_that_match_served_images():
     assert prep["shift"] == pytest.approx(-1.0, abs=0.02) and prep["shape"] == [784]
     assert learn_preprocessing(rows, pool, chunk=7) == (prep, "")  # compared a few images at a time: the same
     assert learn_preprocessing(torch.randn(4, 784), pool)[0] is None  # nothing matches: say so, guess nothing
-
-
-@pytest.mark.parametrize("lr, cheat, follows", [(10.0, False, True), (1e-3, False, True), (0.0, False, True),
-                                                (0.01, True, False)])
-def test_adams_rule_is_checked_exactly_enough(lr, cheat, follows):
-    """Float rounding at any learning rate never looks like another rule; SGD's step on the Adam object does."""
-    from grader.harness.adam import StepSnapshot
-
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    if cheat:
-        for group in opt.param_groups:
-            group.update(momentum=0.9, dampening=0, nesterov=False)
-        opt._init_group = torch.optim.SGD._init_group.__get__(opt)
-    verdicts = []
-    for _ in range(5):
-        opt.zero_grad()
-        F.cross_entropy(model(torch.randn(32, 784)), torch.randint(0, 10, (32,))).backward()
-        snap = StepSnapshot(opt)
-        torch.optim.SGD.step(opt) if cheat else opt.step()
-        verdicts.append(snap.follows_adam()[0])
-    assert verdicts == [follows] * 5

@@ -20,6 +20,32 @@ class Evaluation:
 
 
 @dataclass
+class Verification:
+    """What the host found replaying the steps the harness wrote down (grader/replay.py): the trace is only
+    trusted when every replayed step is consistent with real training on the served data."""
+
+    steps: list[dict] = field(default_factory=list)  # per replayed step: opt, n, backward, adam (bool), moved, ...
+    problems: list[str] = field(default_factory=list)  # inconsistencies: the trace cannot be trusted
+    notes: list[str] = field(default_factory=list)  # what could not be checked, and why
+    losses: dict[int, float] = field(default_factory=dict)  # backward number -> the loss the host recomputed
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+    @property
+    def available(self) -> bool:
+        return bool(self.steps)
+
+    def of(self, opt: int) -> list[dict]:
+        return [s for s in self.steps if s.get("opt") == opt]
+
+    def doubt(self) -> str | None:
+        """Why the recorded training cannot be trusted, or None."""
+        return "; ".join(self.problems[:3]) or None
+
+
+@dataclass
 class Outcome:
     passed: bool
     message: str
@@ -40,6 +66,8 @@ class Context:
     facts: StaticFacts
     rubric: Rubric
     evaluation: Evaluation | None = None
+    # the host's replay of recorded steps; None only where no run was observed (tests of the pure rules)
+    verification: Verification | None = None
     where: Callable[[int | None], str] = lambda n: f"line {n}" if n else "an unknown line"
     limits: dict = field(default_factory=dict)
     oom: bool = False  # the sandbox (container or cgroup) says the memory limit killed the run

@@ -1,9 +1,10 @@
 """optimizer: the parameters were updated by torch.optim.Adam, judged by its effect.
 
 The optimizer judged is the one that stepped most (a demonstration step on a throw-away model does not count).
-It must be torch.optim.Adam itself (by identity; AdamW and look-alikes are other optimizers), its sampled steps
-must move the parameters exactly as Adam's update rule does from that step's gradients and state, nothing else
-may change the parameters between its steps, and its own state must count the steps that were observed.
+It must be torch.optim.Adam itself (by identity; AdamW and look-alikes are other optimizers), the steps the host
+replayed (grader/replay.py) must move the parameters exactly as Adam's update rule does from that step's
+gradients and state, nothing else may change the parameters between its steps, and its own state must count the
+steps that were observed.
 """
 
 from __future__ import annotations
@@ -40,21 +41,29 @@ def check_optimizer(ctx: Context) -> Outcome:
                               suspect=lambda f: f.value["name"] != "Adam") or ""
         return Outcome(False, f"the steps were made by {opt['cls']}{where}, not torch.optim.Adam{why}", ADAM_FIX,
                        evidence)
-    sampled = [s for s in mine if s.get("rule") is not None]
-    broken = [s for s in sampled if s["rule"] is False]
+    replayed = ctx.verification.of(main) if ctx.verification is not None else []
+    if replayed:
+        evidence["replayed_steps"] = {str(s["n"]): "Adam's rule" if s["adam"] else "another rule" for s in replayed}
+    broken = [s for s in replayed if s["adam"] is False]
     if broken:
         return Outcome(False, f"{judged or 'the Adam object'}'s steps did not move the parameters the way Adam's "
-                              f"update rule does ({len(broken)} of {len(sampled)} checked steps differ): another "
+                              f"update rule does ({len(broken)} of {len(replayed)} replayed steps differ): another "
                               "update rule ran on it", ADAM_FIX, evidence)
-    outside = [s for s in mine if s.get("outside")]
+    if ctx.verification is not None and not replayed and len(mine) > 1:
+        why = "; ".join(ctx.verification.notes[:1])
+        return Outcome(False, "could not verify that Adam's rule made the steps: none of them could be replayed"
+                              + (f" ({why})" if why else ""),
+                       "train the network with loss.backward() and optimizer.step() on each batch", evidence)
+    outside = [s for s in mine + replayed if s.get("outside")]
     if outside:
         return Outcome(False, "the parameters were changed between Adam's steps by something other than the "
                               "optimizer (a manual update of the weights), so Adam did not do the training",
                        "let optimizer.step() make every update; remove the manual change of the parameters",
                        evidence)
-    probed = [s for s in mine if "grads_zero" in s]
+    probed = [s for s in mine + replayed if "grads_zero" in s]
     emptied = bool(probed) and all(s["grads_zero"] for s in probed)
     # measured values where steps were sampled; the version counter (bumped even by lr=0) only otherwise
+    sampled = [s for s in mine if s.get("moved") is not None] + replayed
     moved = any((s.get("moved") or 0) > 0 for s in sampled) if sampled else any(s.get("changed") for s in mine)
     if not moved and not emptied:
         why = f" (its learning rate is {lrs[0]:g})" if len(lrs) == 1 and lrs[0] == 0 else ""
@@ -70,6 +79,6 @@ def check_optimizer(ctx: Context) -> Outcome:
                        "give the optimizer the parameters of the model you train: Adam(model.parameters(), ...)",
                        evidence)
     lr = f" (lr {lrs[0]:g})" if len(lrs) == 1 else ""
-    checked = f", {len(sampled)} of them checked against Adam's rule" if sampled else ""
+    checked = f", {len(replayed)} of them replayed and checked against Adam's rule" if replayed else ""
     return Outcome(True, f"torch.optim.Adam{lr} made {len(mine)} steps{checked}"
                          + (f"; judged {judged}" if judged else ""), None, evidence)

@@ -1,15 +1,13 @@
-"""Adam judged by its effect, not its name.
+"""What a sample of optimizer steps did: how far the parameters moved, whether the step found any gradient,
+and whether something else changed the parameters between two steps (a manual `p.data -= lr * p.grad` beside
+an Adam that does nothing).
 
-On a sample of steps the parameters, gradients and Adam state are copied before the step, and afterwards the
-new values are compared with what torch.optim.Adam's update rule gives from them (with the optimizer's own
-hyper-parameters). The step after a sampled one also checks that nothing changed the parameters in between
-(a manual `p.data -= lr * p.grad` beside an Adam that does nothing). `SGD.step(adam)`, a class named Adam, or
-Adam(lr=0) with the real training elsewhere all show up here, whatever the classes are called.
+Whether a step followed Adam's rule is not judged here, where the submission could change the judge: the
+harness writes a few steps down as evidence (evidence.py) and the host replays them (grader/replay.py).
 """
 
 from __future__ import annotations
 
-import torch
 
 SAMPLED = {1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400}
 MAX_ELEMENTS = 2_000_000  # skip the comparison for huge models (copies cost memory)
@@ -31,56 +29,17 @@ class StepSnapshot:
                     self.items = []
                     self.skipped = True
                     return
-                st = opt.state.get(p, {})
-                self.items.append((p, group, p.detach().clone(), p.grad.detach().clone(),
-                                   {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
-                                    for k, v in st.items()}))
+                self.items.append((p, p.detach().clone()))
         self.skipped = False
 
     def grads_zero(self) -> bool:
         """A backward ran since the last step, yet the step found no gradient: cleared in between."""
         return self.backward and self.all_clear
 
-    def follows_adam(self) -> tuple[bool | None, float]:
-        """(do the new values follow Adam's rule?, largest change of a parameter). Computed in the parameters'
-        own dtype with torch's own sequence of operations, and compared element by element: a step of
-        another rule differs almost everywhere, rounding in a handful of elements at most."""
-        if self.skipped or not self.items:
-            return None, 0.0
-        off = total = 0
-        moved = 0.0
-        for p, group, before, grad, state in self.items:
-            after = p.detach()
-            want = adam_update(before, grad, state, group)
-            diff = (after - want).abs()
-            change = (after - before).abs()
-            moved = max(moved, float(change.max())) if change.numel() else moved
-            tol = 1e-5 * (after.abs() + before.abs()) + 1e-3 * change + 1e-7
-            off += int((diff > tol).sum())
-            total += diff.numel()
-        return off <= max(1, total // 1000), moved
-
-
-def adam_update(p, g, state, group):
-    """torch.optim.Adam's single-tensor rule (torch/optim/adam.py), on copies."""
-    lr = float(group.get("lr", 1e-3))
-    beta1, beta2 = (float(b) for b in group.get("betas", (0.9, 0.999)))
-    eps = float(group.get("eps", 1e-8))
-    wd = float(group.get("weight_decay", 0) or 0)
-    if group.get("maximize"):
-        g = -g
-    if wd:
-        g = g.add(p, alpha=wd)
-    step = float(state["step"]) + 1 if "step" in state else 1.0
-    m = state["exp_avg"].clone() if "exp_avg" in state else torch.zeros_like(p)
-    v = state["exp_avg_sq"].clone() if "exp_avg_sq" in state else torch.zeros_like(p)
-    m.lerp_(g, 1 - beta1)
-    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
-    if group.get("amsgrad"):
-        v = torch.maximum(state["max_exp_avg_sq"], v) if "max_exp_avg_sq" in state else v
-    denom = (v.sqrt() / (bc2 ** 0.5)).add_(eps)
-    return p.clone().addcdiv_(m, denom, value=-(lr / bc1))
+    def moved(self) -> float:
+        """The largest change of a parameter in this step."""
+        changes = [float((p.detach() - before).abs().max()) for p, before in self.items if before.numel()]
+        return max(changes, default=0.0)
 
 
 def changed_since(values: list[tuple]) -> bool:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 from torchvision.datasets import MNIST as RealMNIST
 
-from grader.harness import idx
-
-REAL_SIZES = {True: 60000, False: 10000}
+from grader.harness import subset
+from grader.harness.subset import REAL_SIZES
 
 
 class Served:
@@ -21,22 +20,9 @@ class Served:
 
     def __init__(self, images_path: str, labels_path: str, train_examples: int, eval_examples: int, seed: int,
                  full: bool = False):
-        (n, h, w), pixels = idx.read(images_path)
-        (n_labels,), labels = idx.read(labels_path)
-        if n != n_labels:
-            raise idx.IdxError(f"{n} images but {n_labels} labels")
-        if train_examples + eval_examples > n:
-            raise ValueError(f"asked for {train_examples}+{eval_examples} examples, the data has {n}")
-        images = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(n, h, w)
-        targets = torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        train_idx, eval_idx = order[:train_examples], order[train_examples : train_examples + eval_examples]
-        if full:
-            train_idx, eval_idx = order, order[: REAL_SIZES[False]]
+        self.train, self.eval = subset.served(images_path, labels_path, train_examples, eval_examples, seed, full)
         self.full = full
         self.fast = True  # pre-decoded batches where the transform allows (off: the plain per-image path)
-        self.train = (images[train_idx].clone(), targets[train_idx].clone())
-        self.eval = (images[eval_idx].clone(), targets[eval_idx].clone())
 
 
 def make_dataset_class(served: Served, on_create):

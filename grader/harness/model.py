@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from grader.harness import evidence
 from grader.harness import network as netmod
 from grader.harness.tape import Tape, slice_network
 
@@ -23,6 +24,8 @@ class ModelWatch:
         self.tape: Tape | None = None
         self.networks: list[tuple[int, object]] = []  # (backward number, Network)
         self.failures: list[str] = []
+        # the step computed in the latest window, until an optimizer step writes it down (harness/evidence.py)
+        self.window: evidence.Forward | None = None
 
     # ---------------------------------------------------------------- during the run
     def before_backward(self, root, backward_no: int, params: set[int]) -> None:
@@ -32,12 +35,15 @@ class ModelWatch:
         try:
             tape.__exit__(None, None, None)
         except Exception:
+            self.window = evidence.Forward(backward_no, None)
             return
         try:
             leaves = {id(t) for e in tape.entries for t in _tensor_args(e) if t.requires_grad and t.grad_fn is None}
             net, why = slice_network(tape, params | leaves, root=root)
         except Exception as exc:  # never break the submission
             net, why = None, f"{type(exc).__name__}: {exc}"
+        root_ok = isinstance(root, torch.Tensor)
+        self.window = evidence.Forward(backward_no, net if net is not None and root_ok and root.numel() == 1 else None)
         if net is None:
             self.failures.append(why)
             return

@@ -120,15 +120,7 @@ def learn_preprocessing(inputs: torch.Tensor, pool: torch.Tensor, chunk: int = 8
         return None, f"the model's input has {x.numel() // max(n, 1)} values per example, not one per pixel"
     rows = x.reshape(n, -1).double()
     flat = pool.reshape(len(pool), -1)
-    zr = _standardize(rows)
-    best = torch.full((n,), -float("inf"), dtype=torch.float64)
-    which = torch.zeros(n, dtype=torch.long)
-    for start in range(0, len(flat), chunk):
-        zp = _standardize(flat[start:start + chunk].double() / 255)
-        part_best, part_which = (zr @ zp.T / rows.shape[1]).max(dim=1)
-        better = part_best > best  # strictly: on a tie the earlier image wins, as one max over all would
-        best, which = torch.where(better, part_best, best), torch.where(better, part_which + start, which)
-    ok = best > MATCH_CORR
+    ok, which = match_rows(rows, pool_chunks(flat, chunk))
     if not bool(ok.any()):
         return None, "the model's inputs do not correspond to the MNIST images the grader served"
     r, p = rows[ok].reshape(-1), (flat[which[ok]].double() / 255).reshape(-1)
@@ -139,6 +131,26 @@ def learn_preprocessing(inputs: torch.Tensor, pool: torch.Tensor, chunk: int = 8
     dtype = str(inputs.dtype).replace("torch.", "")
     return {"shift": shift, "scale": scale, "shape": list(inputs.shape[1:]), "dtype": dtype,
             "exact": resid < 0.02 * max(abs(scale), 1e-6), "matched": int(ok.sum()), "rows": n}, ""
+
+
+def pool_chunks(flat: torch.Tensor, chunk: int = 8192):
+    """(start, standardized images) for the served images (flat: N x pixels, uint8), `chunk` at a time."""
+    for start in range(0, len(flat), chunk):
+        yield start, _standardize(flat[start:start + chunk].double() / 255)
+
+
+def match_rows(rows: torch.Tensor, chunks) -> tuple[torch.Tensor, torch.Tensor]:
+    """(matched, index): for each row (n x pixels), whether a served image is the same picture, and which (the
+    most correlated one). `chunks`: pool_chunks of the served images."""
+    n = rows.shape[0]
+    zr = _standardize(rows.double())
+    best = torch.full((n,), -float("inf"), dtype=torch.float64)
+    which = torch.zeros(n, dtype=torch.long)
+    for start, zp in chunks:
+        part_best, part_which = (zr.to(zp.dtype) @ zp.T / rows.shape[1]).double().max(dim=1)
+        better = part_best > best  # strictly: on a tie the earlier image wins, as one max over all would
+        best, which = torch.where(better, part_best, best), torch.where(better, part_which + start, which)
+    return best > MATCH_CORR, which
 
 
 def _standardize(m: torch.Tensor) -> torch.Tensor:

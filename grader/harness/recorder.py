@@ -12,7 +12,8 @@ from grader.harness.events import EVENTS
 
 MAX_EVENTS = 200_000  # a runaway loop cannot flood the trace; counts keep going
 LINE_CHARS = 400  # printed lines are kept this long in the trace
-FIELD_CHARS = 4000  # any other string field (the artifact's base64 is not cut)
+FIELD_CHARS = 4000  # any other string field
+DATA_FIELDS = {"b64", "program", "tensors"}  # base64 payloads (the model, a step's evidence): never cut
 # Events go out in batches: one write per event cost the reference a third of its training time on 2 cores
 # (every write woke the supervisor, which took the core from the training until it had parsed the line).
 # A batch waits at most FLUSH_S (a timer flushes when no event comes), so a run killed outright (OOM, hard
@@ -66,7 +67,7 @@ class Recorder:
                 return
             self.seq += 1
             record = {"e": kind, "i": self.seq, "k": self.key, "t": round(time.monotonic() - self.t0, 4),
-                      **{k: v if k == "b64" else _clean(v) for k, v in fields.items()}}
+                      **{k: v if k in DATA_FIELDS else _clean(v) for k, v in fields.items()}}
             self.pending.append(json.dumps(record, separators=(",", ":")))
             self.pending_chars += len(self.pending[-1])
             if force or self.pending_chars >= FLUSH_CHARS or record["t"] - self.flushed_at >= FLUSH_S:

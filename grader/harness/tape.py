@@ -143,6 +143,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
     def parents(idx):
         return [r.entry for r in leaves(deps[idx]) if isinstance(r, Ref)]
 
+    needed: set[int] = set()
     if logits_tensor is not None:
         logits = producer.get(id(logits_tensor))
         if logits is None:
@@ -151,7 +152,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
         start = producer.get(id(root))
         if start is None:
             return None, "the loss was not computed by torch calls the grader could follow"
-        needed, stack = set(), [start[0]]  # everything the loss depends on
+        stack = [start[0]]  # everything the loss depends on
         while stack:
             idx = stack.pop()
             if idx in needed:
@@ -174,11 +175,7 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
             continue
         sub.add(idx)
         stack.extend(parents(idx))
-    on_params: set[int] = set()
-    for idx in sorted(sub):
-        if any(isinstance(t, torch.Tensor) and id(t) in params for t in leaves(deps[idx])) or \
-                any(isinstance(r, Ref) and r.entry in on_params for r in leaves(deps[idx])):
-            on_params.add(idx)
+    on_params = _depends_on(sub, deps, params, entries)
     if not on_params:
         return None, "the logits do not depend on any parameter the optimizer holds"
     # the data operands: tensors that feed the parameter-dependent calls without depending on a parameter
@@ -197,19 +194,39 @@ def slice_network(tape: Tape, params: set[int], root: torch.Tensor | None = None
         return None, ("the model's input could not be told apart" if operands else
                       "no input batch was found on the way from the data to the logits")
     (in_key, in_tensor), = operands.items()
+    steps, consts, used_params = _bound_steps(on_params, deps, in_key, params, entries)
+    net = Network(steps, in_tensor, logits, consts, used_params)
+    net.entries_out = {idx: entries[idx][3] for idx in on_params}
+    if logits_tensor is None:
+        # the step's whole computation, input to the back-propagated value (the loss, a penalty added to it,
+        # a division for accumulation): what the host replays as evidence of the step (grader/replay.py)
+        through = _depends_on(needed, deps, params, entries)
+        net.loss_steps, net.loss_consts, _ = _bound_steps(through, deps, in_key, params, entries)
+        net.root = start
+    return net, ""
+
+
+def _depends_on(wanted: set[int], deps, params: set[int], entries) -> set[int]:
+    """The entries among `wanted` whose value depends on a parameter."""
+    on: set[int] = set()
+    for idx in sorted(wanted):
+        if any(isinstance(t, torch.Tensor) and id(t) in params for t in leaves(deps[idx])) or \
+                any(isinstance(r, Ref) and r.entry in on for r in leaves(deps[idx])):
+            on.add(idx)
+    return on
+
+
+def _bound_steps(chosen: set[int], deps, in_key, params: set[int], entries) -> tuple[list, dict, list]:
+    """The chosen entries as replayable steps, their constants, and the parameters they use in order."""
     steps, consts, used_params = [], {}, []
-    for idx in sorted(on_params):
-        func = entries[idx][0]
+    for idx in sorted(chosen):
         args, kwargs = deps[idx]
-        args = _bind(args, in_key, on_params, consts, entries)
-        kwargs = _bind(kwargs, in_key, on_params, consts, entries)
         for t in leaves(deps[idx]):
             if isinstance(t, torch.Tensor) and id(t) in params and not any(t is p for p in used_params):
                 used_params.append(t)
-        steps.append((idx, func, args, kwargs))
-    net = Network(steps, in_tensor, logits, consts, used_params)
-    net.entries_out = {idx: entries[idx][3] for idx in on_params}
-    return net, ""
+        steps.append((idx, entries[idx][0], _bind(args, in_key, chosen, consts, entries),
+                      _bind(kwargs, in_key, chosen, consts, entries)))
+    return steps, consts, used_params
 
 
 def _refs(value, producer):

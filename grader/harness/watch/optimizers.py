@@ -7,7 +7,7 @@ import functools
 import torch
 from torch.optim import optimizer as optim_hooks
 
-from grader.harness import adam
+from grader.harness import adam, evidence
 
 
 class OptimizerWatch:
@@ -56,6 +56,7 @@ class OptimizerWatch:
                 if info["steps"] + 1 in adam.SAMPLED else None
         except Exception:
             info["snap"] = None
+        info["evidence"] = self._evidence_before(opt, info)
         info["versions"] = [(p, p._version, p.grad is not None) for g in opt.param_groups for p in g["params"]]
 
     def _post_step(self, opt, args, kwargs) -> None:
@@ -71,8 +72,7 @@ class OptimizerWatch:
         snap, info["snap"] = info.get("snap"), None
         if snap is not None:
             try:
-                rule, moved = snap.follows_adam()
-                fields = {"rule": rule, "moved": moved, "grads_zero": snap.grads_zero()}
+                fields = {"moved": snap.moved(), "grads_zero": snap.grads_zero()}
                 info["after"] = adam.take_values(opt)
             except Exception:
                 pass
@@ -81,6 +81,23 @@ class OptimizerWatch:
         self.rec.emit("step", opt=info["id"], n=info["steps"], changed=any(p._version != v for p, v, _ in versions),
                       had_grad=any(g for _, _, g in versions), lr=float(lr) if lr is not None else None,
                       device=str(first.device) if first is not None else None, **fields)
+        taken, info["evidence"] = info.get("evidence"), None
+        if taken is not None:
+            try:
+                self.rec.emit("evidence", force=True, opt=info["id"], n=info["steps"], **taken.fields())
+            except Exception as exc:  # noqa: BLE001 - never break the submission; the host sees none
+                self.rec.emit("note", text=f"step {info['steps']} could not be written down: {exc}"[:300])
+
+    def _evidence_before(self, opt, info):
+        """The step's evidence, when a tape window ended at one of its backward passes (see evidence.py)."""
+        forward = self.watch.window
+        if forward is None or forward.backward <= info.get("backward_at", 0):
+            return None
+        self.watch.window = None
+        try:
+            return evidence.StepEvidence(opt, forward)
+        except Exception as exc:  # noqa: BLE001 - too large, or values that cannot be copied: the host is told
+            return evidence.Unrecorded(forward.backward, f"{type(exc).__name__}: {exc}"[:200])
 
     def optimizer_summaries(self) -> None:
         """After the run: each optimizer's own count of Adam steps (its state), beside the steps observed."""
