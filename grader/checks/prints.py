@@ -17,8 +17,12 @@ What counts (the README's "What is graded" states the same rules):
   of statistics that matched anything, at most the rubric's policy.evidence (1 in 1,000 by default).
 - Cadence: more reports than policy.max_reports_per_batch of an epoch's batches (and more than 3) is a
   report on (nearly) every batch, which fails.
-- Partial credit: epochs that printed properly / max(required epochs, epochs that ran). A last epoch cut off
-  by a crash or timeout is not held against the program.
+- Epochs judged: one fault costs one check. A program whose training ended (ran to the end, or stopped after
+  its training loop: in an evaluation, later code, a hang) passes when every epoch it trained printed properly,
+  however many epochs that was (the count is `epochs`' to judge); otherwise it earns (epochs that printed
+  properly) / (epochs it trained). A run cut off inside its training (see runs.stopped_in_training) earns
+  (epochs that printed properly) / max(required epochs, epochs that ran), its unfinished last epoch not held
+  against it, and passes only when it printed in every one of at least the required epochs.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from grader.checks.base import Context, Outcome, plural
-from grader.checks.runs import run_outcome
+from grader.checks.runs import stopped_in_training
 from grader.trace import Epoch
 
 FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b", re.IGNORECASE)
@@ -145,12 +149,29 @@ class Series:
         return out
 
 
+def _epoch_passes(ctx: Context) -> dict[tuple, int]:
+    """The training pass each epoch iterated, where each epoch is one pass: {(loader, pass_no): epoch index}."""
+    keys = [{tuple(b.get("in_pass") or ()) for b in ep.backwards} for ep in ctx.epochs]
+    if not keys or any(len(k) != 1 or () in k for k in keys) or len(set().union(*keys)) != len(keys):
+        return {}
+    return {next(iter(k)): ep.index for k, ep in zip(keys, ctx.epochs)}
+
+
+def _computed_in(ev: dict, ep: Epoch, passes: dict[tuple, int]) -> bool:
+    """Was this loss (not back-propagated) computed in this epoch? One computed while an epoch's pass served its
+    batches is that epoch's (a loss logged before the first backward() of a pass included); any other, such as
+    an evaluation after the pass, the epoch's that was running."""
+    owner = passes.get(tuple(ev.get("in_pass") or ()))
+    return owner == ep.index if owner is not None else ep.holds(ev.get("i", 0))
+
+
 def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
     """A trained loss belongs to the epoch whose backward() consumed it (it is computed just before); any other
     loss to the epoch it was computed in."""
     mine = {lid for b in ep.backwards for lid in b.get("losses") or []}
+    passes = _epoch_passes(ctx)
     losses = [ev for ev in ctx.trace.of("loss")
-              if ev.get("loss") in mine or (ev.get("loss") not in trained and ep.holds(ev.get("i", 0)))]
+              if ev.get("loss") in mine or (ev.get("loss") not in trained and _computed_in(ev, ep, passes))]
     by_id = {ev.get("loss"): ev for ev in ctx.trace.of("loss")}
     out = []
     back = Series("backward", summed=False)
@@ -181,6 +202,14 @@ def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
         # a loss beside every training step (a no-grad copy for logging) is one series, like a training loss;
         # runs of several losses, or after the epoch's last step, are evaluations, numbered within the epoch
         beside = [r for r in mine if len(r.values) == 1 and int(r.label.split("@")[1]) < len(steps)]
+        if len(beside) > 3 and all(int(r.label.split("@")[1]) > 0 for r in beside):
+            # logged after each step (step(); total += criterion(out, y).item()): the last batch's is the first
+            # loss after the epoch's last step, before any evaluation, and has the last batch's size
+            end = next((r for r in mine if int(r.label.split("@")[1]) == len(steps)), None)
+            if end is not None and end.sizes[0] == ep.backwards[-1].get("bs"):
+                beside.append(Series(end.label, end.summed, end.seqs[:1], end.values[:1], end.sizes[:1]))
+                end.seqs, end.values, end.sizes = end.seqs[1:], end.values[1:], end.sizes[1:]
+                mine = [r for r in mine if r.values]
         evals = [r for r in mine if r not in beside] if len(beside) > 3 else mine
         if len(beside) > 3:
             merged = Series(f"other {kind}", beside[0].summed)
@@ -320,8 +349,10 @@ def check_prints_loss(ctx: Context) -> Outcome:
                     break
 
     last = epochs[-1]
-    cut_off = not last.complete and run_outcome(ctx.trace) != "ok" and last.index not in shown
-    judged = epochs[:-1] if cut_off else epochs
+    # training that ended (whatever came after it) is judged on the epochs it trained, however many; a run cut
+    # off inside its training owes the required epochs, less an unfinished last one
+    cut_off = stopped_in_training(ctx)
+    judged = epochs[:-1] if cut_off and not last.complete and last.index not in shown else epochs
     proper = [ep for ep in judged if ep.index in shown]
     # the chance of this by luck: each epoch's (rounding interval / scale), times the ways to pick which epochs
     # matched and the statistics that were tried (a cheat gets to miss epochs, and to match any statistic)
@@ -366,19 +397,20 @@ def check_prints_loss(ctx: Context) -> Outcome:
                               "by then", "the missing points are for epochs that did not run (see `runs`)")
     missing = [ep for ep in judged if ep.index not in shown or not credible]
     ran = len(judged)
-    credit = len(proper) / max(want, ran) if credible else 0.0
+    owed = max(want, ran) if cut_off else ran
+    credit = len(proper) / owed if credible else 0.0
     if not missing:
         first = per_epoch[0]
         times = max(p["reports"] for p in per_epoch)
         how = f", {times} times per epoch" if times > 1 else ""
-        if ran >= want:
-            return outcome(True, f"each of the {ran} epochs printed its loss{how} ({first['shows']}), e.g. "
-                                 f"'{first['example']}'")
-        stop = " before the run stopped" if cut_off or run_outcome(ctx.trace) != "ok" else ""
-        each = f"each of the {ran} epochs that ran" if ran > 1 else "the only epoch that ran"
-        return outcome(False, f"{each}{stop} printed its loss ({first['shows']}), e.g. "
-                              f"'{first['example']}', but the exercise asks for {want} epochs: "
-                              f"{len(proper)}/{max(want, ran)} of the points",
+        each = f"each of the {ran} epochs" if ran > 1 else "the only epoch"
+        if ran >= want or not cut_off:
+            count = "" if ran == want else " (how many epochs it trained is judged by `epochs`)"
+            return outcome(True, f"{each} printed its loss{how} ({first['shows']}), e.g. "
+                                 f"'{first['example']}'{count}")
+        return outcome(False, f"{each} that ran before the run stopped printed its loss ({first['shows']}), e.g. "
+                              f"'{first['example']}', but the run was cut off inside its training: "
+                              f"{len(proper)}/{owed} of the points",
                        "the missing points are for epochs that did not run (see `epochs` and `runs`)", credit)
 
     if _printed_later(ctx, missing, epochs, trained, run_spread):
