@@ -142,6 +142,19 @@ def test_exception_keeps_partial_credit_and_line(grader, tmp_path):
     assert "KeyError" in rep.output.stdout_tail  # the student still sees the traceback
 
 
+@pytest.mark.parametrize("source, printed", [
+    # the start of epoch 4 raised: cut off inside the loop over epochs, 3 of the 10 epochs owed printed
+    (loop().replace("    for x, y in loader:", "    if epoch == 3: {}['key']\n    for x, y in loader:"), 3),
+    # later code raised: training had ended, and each of the 3 epochs it trained printed its loss
+    (loop(epochs=3) + "\n{}['key']\n", 10),
+], ids=["between_epochs", "after_training"])
+def test_a_crash_is_placed_inside_or_after_the_training_loop(grader, tmp_path, source, printed):
+    rep = grader.grade(write(tmp_path, source))
+    assert rep.status == Status.runtime_error and rep.training.epochs == 3
+    assert rep.check("prints_loss_each_epoch").points == printed, rep.check("prints_loss_each_epoch").message
+    assert {"runs", "epochs"} <= failed(rep)
+
+
 @pytest.fixture
 def quick(grader):
     # 12 s of CPU on one torch thread, counted from the submission's first line: the soft timeout must find a
@@ -155,7 +168,8 @@ def test_endless_loop_times_out_keeping_the_trace_so_far(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=2) + "\nwhile True:\n    pass\n"))
     assert rep.status == Status.timeout
     assert "s of CPU time without finishing" in rep.check("runs").message
-    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").points == 2  # 2 of 10 epochs
+    # a hang after training is the run's fault alone: each of the 2 epochs it trained printed its loss
+    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").passed
 
 def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=10_000)))

@@ -44,6 +44,9 @@ FEW_REPORTS = 3  # up to this many reports per epoch are always fine
 MNIST_TRAIN = 60000
 COARSE_HINT = "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')"
 FAKE_HINT = "print the loss value your program computed (loss.item(), or an average of it), not a made-up number"
+# what "a loss the program computed" means, said in full wherever a print is called unexplained: a loss computed
+# by hand (no torch loss function) and never back-propagated is invisible to the grader
+WATCHED = "a loss the program computed (with a torch loss function, or back-propagated) or an average of one"
 
 
 def _printed_numbers(text: str) -> list[tuple[float, float]]:
@@ -435,7 +438,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
     parts = []
     for reason, text in (("silent", "printed no loss value"), ("other", "printed a different statistic"),
                          ("coarse", "printed a number too coarse to be evidence"),
-                         ("fake", "printed a number that is not a loss the program computed")):
+                         ("fake", f"printed a number that is not {WATCHED}")):
         eps = [e for e in why if why[e][0] == reason]
         if eps:
             example = next((why[e][1] for e in eps if why[e][1]), None)
@@ -485,14 +488,13 @@ def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
         return message, COARSE_HINT + ", the same quantity every epoch"
     if fakes:
         if len(fakes) == len(missing):
-            message = (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss "
-                       "the program computed")
+            message = f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is {WATCHED}"
             return message, FAKE_HINT
         epoch = next(ep.index for ep in missing if why[ep.index][0] in ("fake", "other"))
-        message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed "
-                   f"in that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss")
+        message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not {WATCHED} in that epoch; "
+                   f"epochs {_ranges([ep.index for ep in missing])} printed no such loss")
         return message, FAKE_HINT
-    return ("no line printed during training shows a loss value the program computed",
+    return (f"no line printed during training shows {WATCHED}",
             "print the loss once per epoch, e.g. after the loop over batches")
 
 
