@@ -155,6 +155,35 @@ def test_a_crash_is_placed_inside_or_after_the_training_loop(grader, tmp_path, s
     assert {"runs", "epochs"} <= failed(rep)
 
 
+MONITORED = HEADER + """
+train = datasets.MNIST(root="/nonexistent", train=True, transform=tf, download=True)
+loader = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+for epoch in range(10):
+    total = 0.0
+    for x, y in loader:
+        opt.zero_grad()
+        out = model(x)
+        {before}
+        F.cross_entropy(out, y, label_smoothing=0.1).backward()
+        opt.step()
+        {after}
+    print(f"Epoch {{epoch + 1}}: loss {{total / len(loader):.4f}}")
+"""
+
+
+@pytest.mark.parametrize("before, after", [
+    ("with torch.no_grad(): total += F.cross_entropy(out, y).item()", "pass"),
+    ("pass", "total += F.cross_entropy(out.detach(), y).item()"),
+    ("pass", "with torch.inference_mode(): total += F.cross_entropy(model(x), y).item()"),
+], ids=["no_grad_before_backward", "detached_after_step", "inference_mode_after_step"])
+def test_a_logged_loss_beside_a_different_trained_one_is_the_printed_loss(grader, tmp_path, before, after):
+    rep = grader.grade(write(tmp_path, MONITORED.format(before=before, after=after)))
+    out = rep.check("prints_loss_each_epoch")
+    assert out.passed and "mean" in out.message, out.message
+
+
 @pytest.fixture
 def quick(grader):
     # 12 s of CPU on one torch thread, counted from the submission's first line: the soft timeout must find a
