@@ -446,14 +446,16 @@ def test_a_crash_after_the_training_loop_is_charged_to_runs_only():
     c = crashed_after_three_epochs([9])  # test() raised: training had ended
     out = prints(c)
     assert out.passed and "each of the 3 epochs printed its loss" in out.message, out.message
-    epochs = checks.check_epochs(c)
-    assert not checks.check_runs(c).passed and not epochs.passed
+    epochs, runs = checks.check_epochs(c), checks.check_runs(c)
+    assert not runs.passed and "after the training loop (which ended after epoch 3)" in runs.message, runs.message
+    assert not epochs.passed
     assert "before training finished" not in epochs.hint and "exactly 10 epochs" in epochs.hint
 
 
 def test_a_crash_between_two_epochs_inside_the_epoch_loop_cuts_training_off():
     c = crashed_after_three_epochs([8, 4])  # the lr decay at the start of epoch 4 raised
     out = prints(c)
+    assert "during epoch 3" in checks.check_runs(c).message
     assert "before training finished" in checks.check_epochs(c).hint
     assert not out.passed and out.credit == pytest.approx(0.3), out.message
     assert "cut off inside its training" in out.message and "3/10 of the points" in out.message

@@ -60,6 +60,8 @@ def check_runs(ctx: Context) -> Outcome:
     last = trace.events[-1]["i"] if trace.events else None
     during = _epoch_of(ctx, (trace.exception or {}).get("i") or (end.get("i") if end else last))
     in_epoch = f" during epoch {during}" if during else (" before training started" if not ctx.epochs else "")
+    if during and outcome != "ok" and not stopped_in_training(ctx):
+        in_epoch = f" after the training loop (which ended after epoch {during})"
     if outcome == "ok":
         return Outcome(True, f"ran to completion in {seconds:.1f} s" if seconds is not None else "ran to completion")
     if outcome in ("exception", "memory", "exit"):
