@@ -66,7 +66,7 @@ class LossWatch:
     def _where_in_script(self) -> list[int] | None:
         """The submission's lines on the stack, outermost first: the host tells a stop inside the training loop
         from one after it by whether a loop holds both the stop and these lines."""
-        lines, frame = [], sys._getframe(2)
+        lines, frame = [], sys._getframe(1)
         while frame is not None:
             if frame.f_code.co_filename == self.script:
                 lines.append(frame.f_lineno)
