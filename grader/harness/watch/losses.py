@@ -62,6 +62,7 @@ def _cross_entropy_share(root, hits) -> float | None:
 
 class LossWatch:
     script: str | None = None  # the submission's file, whose frames say where in it each backward() ran
+    _last_where: list[int] | None = None
 
     def _where_in_script(self) -> list[int] | None:
         """The submission's lines on the stack, outermost first: the host tells a stop inside the training loop
@@ -180,7 +181,7 @@ class LossWatch:
                 value = float(tensor.detach().float().mean()) if tensor.numel() else None
             extra = {}
             where = self._where_in_script()
-            if where != getattr(self, "_last_where", None):  # recorded when it changes: a loop repeats it
+            if where != self._last_where:  # recorded when it changes: a training loop repeats it
                 extra["at"] = self._last_where = where
             if hits and (self.backward_no <= 3 or self.backward_no % 25 == 0):
                 extra["ce_share"] = _cross_entropy_share(tensor, hits)
