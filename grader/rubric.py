@@ -48,8 +48,10 @@ class Policy(_Model):
     """How observations become points where a check is about every epoch, and how often printing is fine.
 
     partial_credit: "proportional" (default): `prints_loss_each_epoch` earns points × (epochs that printed
-    their loss properly) / (the larger of the required epochs and the epochs that ran), so a program that
-    trains 1 of 10 epochs earns at most a tenth; "none": all or nothing. Other checks are all or nothing.
+    their loss properly) / (the epochs it trained), or, for a run cut off inside its training, / (the larger of
+    the required epochs and the epochs that ran), so a program that crashes in epoch 2 of 10 earns at most a
+    tenth (a program whose training ended passes when every epoch it trained printed, however many: the count
+    is `epochs`' fault, charged there once); "none": all or nothing. Other checks are all or nothing.
     max_reports_per_batch: printing cadence. More loss reports in an epoch than this share of its batches
     (and more than 3) is printing on (nearly) every batch, which fails `prints_loss_each_epoch`; a progress
     bar redrawn in place is one report. None: no limit.

@@ -1,6 +1,7 @@
 """Static facts from the source (no execution): evidence and hints, never a verdict.
 
-The run decides every check; these facts explain it ("line 12 sets num_epochs = 5").
+The run decides every check; these facts explain it ("line 12 sets num_epochs = 5"). One kind places what the
+run observed: `loop` spans, which tell whether a recorded stop happened inside the loop that trained.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWit
 
 @dataclass
 class Fact:
-    kind: str  # epochs | optimizer | loss | zero_grad | layer | conv | batch_size | import
+    kind: str  # epochs | optimizer | loss | zero_grad | layer | conv | batch_size | import | loop
     line: int
     text: str  # the source line, stripped
     value: object = None
@@ -66,6 +67,8 @@ def analyse(source: str) -> StaticFacts:
         out.facts.append(Fact(kind, node.lineno, text[:160], value))
 
     for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            add("loop", node, node.end_lineno)
         if isinstance(node, ast.Assign) and _int(node.value) is not None:
             for target in node.targets:
                 if isinstance(target, ast.Name) and "epoch" in target.id.lower():

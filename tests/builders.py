@@ -60,10 +60,12 @@ class TraceBuilder:
         return self
 
     def loss(self, value: float, bs: int = 64, kind: str = "cross_entropy", grad: bool = True,
-             reduction: str = "mean") -> int:
-        """A loss the program computed (a `loss` event); returns its id."""
+             reduction: str = "mean", in_pass: list[int] | None = None) -> int:
+        """A loss the program computed (a `loss` event), in_pass: the loader pass serving batches then; returns
+        its id."""
         self.loss_seq += 1
-        self.ev("loss", loss=self.loss_seq, kind=kind, value=value, bs=bs, grad=grad, reduction=reduction)
+        where = {"in_pass": in_pass} if in_pass else {}
+        self.ev("loss", loss=self.loss_seq, kind=kind, value=value, bs=bs, grad=grad, reduction=reduction, **where)
         return self.loss_seq
 
     def backward(self, value: float, losses: list[int] = (), kinds: list[str] = ("cross_entropy",), bs: int = 64,
@@ -95,7 +97,8 @@ class TraceBuilder:
         return self
 
     def end(self, outcome: str = "ok", model: bool = True, **fields) -> "TraceBuilder":
-        self.ev("end", outcome=outcome, exit_code=fields.pop("exit_code", None), dropped=0, seconds=1.5)
+        at = {"at": fields.pop("at")} if "at" in fields else {}  # the submission's lines where it stopped
+        self.ev("end", outcome=outcome, exit_code=fields.pop("exit_code", None), dropped=0, seconds=1.5, **at)
         if model:
             self.ev("model", found=True, module=2, cls="Net", stepped_share=1.0, n_params=109386,
                     preprocess={"shift": -1.0, "scale": 2.0, "shape": [1, 28, 28], "dtype": "float32", "exact": True},

@@ -378,13 +378,97 @@ def test_switching_statistic_between_epochs_is_not_consistent():
 
 
 # ================================================================ partial runs
-def test_one_epoch_then_exit_earns_a_tenth_at_most():
+def test_one_epoch_then_exit_prints_every_epoch_it_trained():
+    # one mistake, one check: the epoch count is `epochs`' to judge, not the print's
     b, curve = setup(), realistic_losses()
     loader_pass(b, 1, 1, curve[0])
     b.line(f"Epoch 1, loss {fmt(curve[0][-1])}")
+    c = ctx(b)
+    out = prints(c)
+    assert out.passed and "the only epoch printed its loss" in out.message and "`epochs`" in out.message, out.message
+    assert not checks.check_epochs(c).passed
+
+
+def test_five_epochs_that_missed_one_print_earn_four_fifths():
+    b, curve = setup(), realistic_losses(epochs=5)
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e, losses)
+        if e != 3:
+            b.line(f"Epoch {e}, loss {fmt(losses[-1])}")
     out = prints(ctx(b))
-    assert not out.passed and out.credit == pytest.approx(0.1)
-    assert "the only epoch that ran" in out.message and "1/10 of the points" in out.message, out.message
+    assert not out.passed and out.credit == pytest.approx(0.8) and "epoch 3 printed no loss" in out.message
+
+
+def test_a_loss_that_is_not_cross_entropy_printed_every_epoch_passes_prints():
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve, 1):
+        loader_pass(b, 1, e, [v / 10 for v in losses], kind="mse")
+        b.line(f"Epoch {e}, MSE {fmt(losses[-1] / 10)}")
+    c = ctx(b)
+    assert prints(c).passed and not checks.check_loss(c).passed
+
+
+# where a run stopped, against the source's loops: lines 2-7 are the loop over epochs, line 6 its backward()
+TRAIN_THEN_TEST = """def train():
+    for epoch in range(10):
+        if epoch == 3:
+            decay()
+        for x, y in loader:
+            loss.backward()
+        print(epoch)
+train()
+test()
+"""
+
+
+def crashed_after_three_epochs(stopped_at: list[int] | None, outcome: str = "exception") -> Context:
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve[:3], 1):
+        if e == 1:
+            b.ev("pass_start", loader=1, pass_no=1, train=True, dataset_size=SERVED, batches=BATCHES, bs=64)
+            lid = b.loss(losses[0])
+            b.ev("backward", losses=[lid], kinds=["cross_entropy"], value=losses[0], bs=64, cleared=True,
+                 in_pass=[1, 1], at=[8, 6])
+            b.ev("step", opt=1, changed=True, had_grad=True, lr=0.001, device="cpu")
+            for value, size in zip(losses[1:], last_batch_sizes()[1:]):
+                b.train_step(value, bs=size, in_pass=[1, 1])
+            b.ev("pass_end", loader=1, pass_no=1, batches=BATCHES, examples=SERVED)
+        else:
+            loader_pass(b, 1, e, losses)
+        b.line(f"Epoch {e}, loss {fmt(losses[-1])}")
+    if outcome == "exception":
+        b.ev("exception", type="TypeError", message="boom", lineno=(stopped_at or [0])[-1], line="x", frames=[])
+    b.end(outcome, **({"at": stopped_at} if stopped_at else {}))
+    return ctx(b, source=TRAIN_THEN_TEST, end=False)
+
+
+def test_a_crash_after_the_training_loop_is_charged_to_runs_only():
+    c = crashed_after_three_epochs([9])  # test() raised: training had ended
+    out = prints(c)
+    assert out.passed and "each of the 3 epochs printed its loss" in out.message, out.message
+    epochs, runs = checks.check_epochs(c), checks.check_runs(c)
+    assert not runs.passed and "after the training loop (which ended after epoch 3)" in runs.message, runs.message
+    assert not epochs.passed
+    assert "before training finished" not in epochs.hint and "exactly 10 epochs" in epochs.hint
+
+
+def test_a_crash_between_two_epochs_inside_the_epoch_loop_cuts_training_off():
+    c = crashed_after_three_epochs([8, 4])  # the lr decay at the start of epoch 4 raised
+    out = prints(c)
+    assert "during epoch 3" in checks.check_runs(c).message
+    assert "before training finished" in checks.check_epochs(c).hint
+    assert not out.passed and out.credit == pytest.approx(0.3), out.message
+    assert "cut off inside its training" in out.message and "3/10 of the points" in out.message
+
+
+def test_a_stop_the_grader_cannot_place_counts_as_inside_training():
+    out = prints(crashed_after_three_epochs(None))
+    assert not out.passed and out.credit == pytest.approx(0.3), out.message
+
+
+def test_a_hang_after_training_is_charged_to_runs_only():
+    c = crashed_after_three_epochs([9], outcome="timeout")
+    assert prints(c).passed and checks.run_outcome(c.trace) == "timeout"
 
 
 def test_a_crash_in_epoch_four_keeps_the_prints_of_epochs_one_to_three():
@@ -571,3 +655,47 @@ def test_a_logging_loss_beside_every_step_does_not_hide_the_validation_loss():
         b.line(f"epoch {e} val_loss {sum(val) / len(val):.4f}")
     out = prints(ctx(b))
     assert out.passed and "evaluation" in out.message, out.message
+
+
+# ================================================================ every loss computed is a candidate (issue 16, 3)
+def monitored_run(log_before_backward: bool, in_pass: bool = True, validate: bool = False) -> TraceBuilder:
+    """Back-propagates a label-smoothed cross-entropy; logs a plain one on the same outputs (under no_grad, on
+    .detach()ed outputs, or criterion(...).item()), never back-propagated, and prints that log's epoch mean."""
+    b, curve = setup(), realistic_losses()
+    for e, losses in enumerate(curve, 1):
+        b.ev("pass_start", loader=1, pass_no=e, train=True, dataset_size=SERVED, batches=BATCHES, bs=64)
+        logged = []
+        for value, size in zip(losses, last_batch_sizes()):
+            logged.append(value * 0.93)
+            where = [1, e] if in_pass else None
+            if log_before_backward:
+                b.loss(logged[-1], bs=size, grad=False, in_pass=where)
+            b.train_step(value, bs=size, in_pass=[1, e])
+            if not log_before_backward:
+                b.loss(logged[-1], bs=size, grad=True, in_pass=where)  # step(); total += criterion(out, y).item()
+        b.ev("pass_end", loader=1, pass_no=e, batches=BATCHES, examples=SERVED)
+        if validate:
+            for v in [0.4 / e + 0.01 * k for k in range(8)]:
+                b.loss(v, bs=125, grad=False, in_pass=[2, e])
+        b.line(f"Epoch {e}/10: loss {sum(logged) / len(logged):.4f}")
+    return b
+
+
+@pytest.mark.parametrize("validate", [False, True])
+def test_a_loss_logged_after_each_step_counts_its_last_batch(validate):
+    out = prints(ctx(monitored_run(log_before_backward=False, validate=validate)))
+    assert out.passed and "mean" in out.message, out.message
+
+
+def test_a_loss_logged_before_each_backward_belongs_to_the_pass_it_was_computed_in():
+    # the first batch's log of epoch 2 comes before epoch 2's first backward(): by its pass it is epoch 2's
+    out = prints(ctx(monitored_run(log_before_backward=True)))
+    assert out.passed, out.message
+
+
+def test_made_up_means_a_number_no_computed_loss_explains():
+    b = monitored_run(log_before_backward=False)
+    b.events = [ev if ev["e"] != "line" else {**ev, "text": ev["text"].replace("loss 0", "loss 1")}
+                for ev in b.events]
+    out = prints(ctx(b))
+    assert not out.passed and "not a loss the program computed" in out.message, out.message

@@ -142,6 +142,48 @@ def test_exception_keeps_partial_credit_and_line(grader, tmp_path):
     assert "KeyError" in rep.output.stdout_tail  # the student still sees the traceback
 
 
+@pytest.mark.parametrize("source, printed", [
+    # the start of epoch 4 raised: cut off inside the loop over epochs, 3 of the 10 epochs owed printed
+    (loop().replace("    for x, y in loader:", "    if epoch == 3: {}['key']\n    for x, y in loader:"), 3),
+    # later code raised: training had ended, and each of the 3 epochs it trained printed its loss
+    (loop(epochs=3) + "\n{}['key']\n", 10),
+], ids=["between_epochs", "after_training"])
+def test_a_crash_is_placed_inside_or_after_the_training_loop(grader, tmp_path, source, printed):
+    rep = grader.grade(write(tmp_path, source))
+    assert rep.status == Status.runtime_error and rep.training.epochs == 3
+    assert rep.check("prints_loss_each_epoch").points == printed, rep.check("prints_loss_each_epoch").message
+    assert {"runs", "epochs"} <= failed(rep)
+
+
+MONITORED = HEADER + """
+train = datasets.MNIST(root="/nonexistent", train=True, transform=tf, download=True)
+loader = torch.utils.data.DataLoader(train, batch_size=32, shuffle=True)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+for epoch in range(10):
+    total = 0.0
+    for x, y in loader:
+        opt.zero_grad()
+        out = model(x)
+        {before}
+        F.cross_entropy(out, y, label_smoothing=0.1).backward()
+        opt.step()
+        {after}
+    print(f"Epoch {{epoch + 1}}: loss {{total / len(loader):.4f}}")
+"""
+
+
+@pytest.mark.parametrize("before, after", [
+    ("with torch.no_grad(): total += F.cross_entropy(out, y).item()", "pass"),
+    ("pass", "total += F.cross_entropy(out.detach(), y).item()"),
+    ("pass", "with torch.inference_mode(): total += F.cross_entropy(model(x), y).item()"),
+], ids=["no_grad_before_backward", "detached_after_step", "inference_mode_after_step"])
+def test_a_logged_loss_beside_a_different_trained_one_is_the_printed_loss(grader, tmp_path, before, after):
+    rep = grader.grade(write(tmp_path, MONITORED.format(before=before, after=after)))
+    out = rep.check("prints_loss_each_epoch")
+    assert out.passed and "mean" in out.message, out.message
+
+
 @pytest.fixture
 def quick(grader):
     # 12 s of CPU on one torch thread, counted from the submission's first line: the soft timeout must find a
@@ -155,7 +197,8 @@ def test_endless_loop_times_out_keeping_the_trace_so_far(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=2) + "\nwhile True:\n    pass\n"))
     assert rep.status == Status.timeout
     assert "s of CPU time without finishing" in rep.check("runs").message
-    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").points == 2  # 2 of 10 epochs
+    # a hang after training is the run's fault alone: each of the 2 epochs it trained printed its loss
+    assert rep.training.epochs == 2 and rep.check("prints_loss_each_epoch").passed
 
 def test_soft_timeout_still_exports_what_was_trained(quick, tmp_path):
     rep = quick.grade(write(tmp_path, loop(epochs=10_000)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.checks.base import Context, Outcome, plural
-from grader.checks.runs import run_outcome
+from grader.checks.runs import run_outcome, stopped_in_training
 
 MNIST_TRAIN = 60000
 
@@ -41,7 +41,7 @@ def check_epochs(ctx: Context) -> Outcome:
     # cite only a line that disagrees with the requirement: a run that stopped early may have the right loop
     stated = next((f"{ctx.where(f.line)} sets `{f.text}`" for f in ctx.facts.of("epochs") if f.value != want), None)
     hint = f"train for exactly {want} epochs" + (f"; {stated}" if stated else "")
-    if stopped and not stated:
+    if stopped_in_training(ctx) and not stated:  # a stop after the training loop ended says nothing of its count
         hint = "the run stopped before training finished (see `runs`); the epochs that did not run are missing"
     if started == 0:
         return Outcome(False, "no training pass was observed (no backward() on training batches)", hint, evidence)

@@ -17,8 +17,12 @@ What counts (the README's "What is graded" states the same rules):
   of statistics that matched anything, at most the rubric's policy.evidence (1 in 1,000 by default).
 - Cadence: more reports than policy.max_reports_per_batch of an epoch's batches (and more than 3) is a
   report on (nearly) every batch, which fails.
-- Partial credit: epochs that printed properly / max(required epochs, epochs that ran). A last epoch cut off
-  by a crash or timeout is not held against the program.
+- Epochs judged: one fault costs one check. A program whose training ended (ran to the end, or stopped after
+  its training loop: in an evaluation, later code, a hang) passes when every epoch it trained printed properly,
+  however many epochs that was (the count is `epochs`' to judge); otherwise it earns (epochs that printed
+  properly) / (epochs it trained). A run cut off inside its training (see runs.stopped_in_training) earns
+  (epochs that printed properly) / max(required epochs, epochs that ran), its unfinished last epoch not held
+  against it, and passes only when it printed in every one of at least the required epochs.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from grader.checks.base import Context, Outcome, plural
-from grader.checks.runs import run_outcome
+from grader.checks.runs import stopped_in_training
 from grader.trace import Epoch
 
 FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?|\b(?:nan|inf)\b", re.IGNORECASE)
@@ -41,6 +45,9 @@ FEW_REPORTS = 3  # up to this many reports per epoch are always fine
 MNIST_TRAIN = 60000
 COARSE_HINT = "print the loss with at least 3 significant digits (e.g. f'{loss:.4f}')"
 FAKE_HINT = "print the loss value your program computed (loss.item(), or an average of it), not a made-up number"
+# what "a loss the program computed" means, said in full wherever a print is called unexplained: a loss computed
+# by hand (no torch loss function) and never back-propagated is invisible to the grader
+WATCHED = "a loss the program computed (with a torch loss function, or back-propagated) or an average of one"
 
 
 def _printed_numbers(text: str) -> list[tuple[float, float]]:
@@ -146,35 +153,54 @@ class Series:
         return out
 
 
+def _epoch_passes(ctx: Context) -> dict[tuple, int]:
+    """The training pass each epoch iterated, where each epoch is one pass: {(loader, pass_no): epoch index}."""
+    keys = [{tuple(b.get("in_pass") or ()) for b in ep.backwards} for ep in ctx.epochs]
+    if not keys or any(len(k) != 1 or () in k for k in keys) or len(set().union(*keys)) != len(keys):
+        return {}
+    return {next(iter(k)): ep.index for k, ep in zip(keys, ctx.epochs)}
+
+
+def _computed_in(ev: dict, epochs: list[Epoch], opens: list[int], passes: dict[tuple, int]) -> int | None:
+    """The epoch a loss (not back-propagated) was computed in. One computed while an epoch's pass served its
+    batches is that epoch's (a loss logged before the first backward() of a pass included); any other, such as
+    an evaluation after the pass, the epoch's that was running. `opens`: the epochs' first events, in order."""
+    owner = passes.get(tuple(ev.get("in_pass") or ()))
+    if owner is not None:
+        return owner
+    k = bisect.bisect_right(opens, ev.get("i", 0)) - 1
+    return epochs[k].index if k >= 0 and epochs[k].holds(ev.get("i", 0)) else None
+
+
 @dataclass
 class _Losses:
     """The run's loss events indexed once, so that each epoch takes its own without rescanning the trace."""
 
     by_id: dict  # loss id -> its events
     owner: dict  # loss id -> the first epoch whose backward() consumed it
-    untrained: list[dict]  # losses no backward() consumed, in order
-    seqs: list[int]  # their sequence numbers
+    computed_in: dict  # epoch index -> the losses no backward() consumed that were computed in it, in order
 
     @classmethod
     def of(cls, ctx: Context, trained: set) -> "_Losses":
         if getattr(ctx, "_losses", None) is None:
-            by_id, owner = {}, {}
+            by_id, owner, computed_in = {}, {}, {}
             for ev in ctx.trace.of("loss"):
                 by_id.setdefault(ev.get("loss"), []).append(ev)
             for ep in ctx.epochs:
                 for b in ep.backwards:
                     for lid in b.get("losses") or []:
                         owner.setdefault(lid, ep.index)
-            untrained = [ev for ev in ctx.trace.of("loss") if ev.get("loss") not in trained]
-            ctx._losses = cls(by_id, owner, untrained, [ev.get("i", 0) for ev in untrained])
+            passes, opens = _epoch_passes(ctx), [ep.opens for ep in ctx.epochs]
+            for ev in ctx.trace.of("loss"):
+                if ev.get("loss") not in trained and (n := _computed_in(ev, ctx.epochs, opens, passes)) is not None:
+                    computed_in.setdefault(n, []).append(ev)
+            ctx._losses = cls(by_id, owner, computed_in)
         return ctx._losses
 
     def of_epoch(self, ep: Epoch) -> list[dict]:
         mine = {lid for b in ep.backwards for lid in b.get("losses") or [] if self.owner.get(lid) == ep.index}
-        lo = bisect.bisect_left(self.seqs, ep.opens)
-        hi = len(self.seqs) if ep.end is None else bisect.bisect_left(self.seqs, ep.end)
         own = [ev for lid in mine for ev in self.by_id.get(lid, ())]
-        return sorted(own + self.untrained[lo:hi], key=lambda ev: ev.get("i", 0))
+        return sorted(own + self.computed_in.get(ep.index, []), key=lambda ev: ev.get("i", 0))
 
 
 MAX_SERIES = 24  # an honest epoch has a handful (backward, a loss kind or two, up to 3 evaluation runs each)
@@ -215,6 +241,14 @@ def _series(ctx: Context, ep: Epoch, trained: set) -> list[Series]:
         # a loss beside every training step (a no-grad copy for logging) is one series, like a training loss;
         # runs of several losses, or after the epoch's last step, are evaluations, numbered within the epoch
         beside = [r for r in mine if len(r.values) == 1 and int(r.label.split("@")[1]) < len(steps)]
+        if len(beside) > 3 and all(int(r.label.split("@")[1]) > 0 for r in beside):
+            # logged after each step (step(); total += criterion(out, y).item()): the last batch's is the first
+            # loss after the epoch's last step, before any evaluation, and has the last batch's size
+            end = next((r for r in mine if int(r.label.split("@")[1]) == len(steps)), None)
+            if end is not None and end.sizes[0] == ep.backwards[-1].get("bs"):
+                beside.append(Series(end.label, end.summed, end.seqs[:1], end.values[:1], end.sizes[:1]))
+                end.seqs, end.values, end.sizes = end.seqs[1:], end.values[1:], end.sizes[1:]
+                mine = [r for r in mine if r.values]
         evals = [r for r in mine if r not in beside] if len(beside) > 3 else mine
         if len(beside) > 3:
             merged = Series(f"other {kind}", beside[0].summed)
@@ -354,8 +388,10 @@ def check_prints_loss(ctx: Context) -> Outcome:
                     break
 
     last = epochs[-1]
-    cut_off = not last.complete and run_outcome(ctx.trace) != "ok" and last.index not in shown
-    judged = epochs[:-1] if cut_off else epochs
+    # training that ended (whatever came after it) is judged on the epochs it trained, however many; a run cut
+    # off inside its training owes the required epochs, less an unfinished last one
+    cut_off = stopped_in_training(ctx)
+    judged = epochs[:-1] if cut_off and not last.complete and last.index not in shown else epochs
     proper = [ep for ep in judged if ep.index in shown]
     # the chance of this by luck: each epoch's (rounding interval / scale), times the ways to pick which epochs
     # matched and the statistics that were tried (a cheat gets to miss epochs, and to match any statistic)
@@ -400,19 +436,20 @@ def check_prints_loss(ctx: Context) -> Outcome:
                               "by then", "the missing points are for epochs that did not run (see `runs`)")
     missing = [ep for ep in judged if ep.index not in shown or not credible]
     ran = len(judged)
-    credit = len(proper) / max(want, ran) if credible else 0.0
+    owed = max(want, ran) if cut_off else ran
+    credit = len(proper) / owed if credible else 0.0
     if not missing:
         first = per_epoch[0]
         times = max(p["reports"] for p in per_epoch)
         how = f", {times} times per epoch" if times > 1 else ""
-        if ran >= want:
-            return outcome(True, f"each of the {ran} epochs printed its loss{how} ({first['shows']}), e.g. "
-                                 f"'{first['example']}'")
-        stop = " before the run stopped" if cut_off or run_outcome(ctx.trace) != "ok" else ""
-        each = f"each of the {ran} epochs that ran" if ran > 1 else "the only epoch that ran"
-        return outcome(False, f"{each}{stop} printed its loss ({first['shows']}), e.g. "
-                              f"'{first['example']}', but the exercise asks for {want} epochs: "
-                              f"{len(proper)}/{max(want, ran)} of the points",
+        each = f"each of the {ran} epochs" if ran > 1 else "the only epoch"
+        if ran >= want or not cut_off:
+            count = "" if ran == want else " (how many epochs it trained is judged by `epochs`)"
+            return outcome(True, f"{each} printed its loss{how} ({first['shows']}), e.g. "
+                                 f"'{first['example']}'{count}")
+        return outcome(False, f"{each} that ran before the run stopped printed its loss ({first['shows']}), e.g. "
+                              f"'{first['example']}', but the run was cut off inside its training: "
+                              f"{len(proper)}/{owed} of the points",
                        "the missing points are for epochs that did not run (see `epochs` and `runs`)", credit)
 
     if _printed_later(ctx, missing, epochs, trained, run_spread):
@@ -437,7 +474,7 @@ def check_prints_loss(ctx: Context) -> Outcome:
     parts = []
     for reason, text in (("silent", "printed no loss value"), ("other", "printed a different statistic"),
                          ("coarse", "printed a number too coarse to be evidence"),
-                         ("fake", "printed a number that is not a loss the program computed")):
+                         ("fake", f"printed a number that is not {WATCHED}")):
         eps = [e for e in why if why[e][0] == reason]
         if eps:
             example = next((why[e][1] for e in eps if why[e][1]), None)
@@ -487,14 +524,13 @@ def _no_evidence(missing: list[Epoch], why: dict) -> tuple[str, str]:
         return message, COARSE_HINT + ", the same quantity every epoch"
     if fakes:
         if len(fakes) == len(missing):
-            message = (f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is a loss "
-                       "the program computed")
+            message = f"every epoch printed a line like '{fakes[0][:80]}', but none of those numbers is {WATCHED}"
             return message, FAKE_HINT
         epoch = next(ep.index for ep in missing if why[ep.index][0] in ("fake", "other"))
-        message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not a loss the program computed "
-                   f"in that epoch; epochs {_ranges([ep.index for ep in missing])} printed no real loss")
+        message = (f"epoch {epoch} printed '{fakes[0][:80]}', but that number is not {WATCHED} in that epoch; "
+                   f"epochs {_ranges([ep.index for ep in missing])} printed no such loss")
         return message, FAKE_HINT
-    return ("no line printed during training shows a loss value the program computed",
+    return (f"no line printed during training shows {WATCHED}",
             "print the loss once per epoch, e.g. after the loop over batches")
 
 

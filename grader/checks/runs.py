@@ -25,6 +25,24 @@ def run_outcome(trace: Trace) -> str:
     return end.get("outcome", "missing")
 
 
+def stopped_in_training(ctx: Context) -> bool:
+    """Was the run cut off inside its training (a crash or timeout while the loop over epochs ran), rather than
+    after training ended (in an evaluation, later code, a hang)? Inside: a pass over the training data was
+    unfinished, or a loop of the source holds both a line on the stack where it stopped and one on the stack of
+    its last backward(). When the stop cannot be placed, it counts as inside (the stricter reading)."""
+    if run_outcome(ctx.trace) == "ok" or not ctx.epochs:
+        return False
+    if not ctx.epochs[-1].complete:
+        return True
+    stop = (ctx.trace.end or {}).get("at")
+    trained = next((b["at"] for b in reversed(ctx.trace.of("backward")) if b.get("at")), None)
+    if not stop or not trained:
+        return True
+    loops = [(f.line, f.value) for f in ctx.facts.of("loop") if isinstance(f.value, int)]
+    return any(start <= s <= end and any(start <= t <= end for t in trained)
+               for start, end in loops for s in stop)
+
+
 def _epoch_of(ctx: Context, seq: int | None) -> int | None:
     if seq is None or not ctx.epochs:
         return None
@@ -42,6 +60,8 @@ def check_runs(ctx: Context) -> Outcome:
     last = trace.events[-1]["i"] if trace.events else None
     during = _epoch_of(ctx, (trace.exception or {}).get("i") or (end.get("i") if end else last))
     in_epoch = f" during epoch {during}" if during else (" before training started" if not ctx.epochs else "")
+    if during and outcome != "ok" and not stopped_in_training(ctx):
+        in_epoch = f" after the training loop (which ended after epoch {during})"
     if outcome == "ok":
         return Outcome(True, f"ran to completion in {seconds:.1f} s" if seconds is not None else "ran to completion")
     if outcome in ("exception", "memory", "exit"):

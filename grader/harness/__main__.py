@@ -66,6 +66,20 @@ def _exception_event(exc: BaseException, filename: str) -> dict:
     }
 
 
+def _stopped_at(exc: BaseException | None, filename: str) -> list[int] | None:
+    """The submission's lines on the stack where it stopped (a crash or the deadline), outermost first, like
+    backward's `at`: the host tells a stop inside the training loop from one after it."""
+    lines = [tb.tb_lineno for tb in _tracebacks(exc) if tb.tb_frame.f_code.co_filename == filename]
+    return lines or None
+
+
+def _tracebacks(exc: BaseException | None):
+    tb = exc.__traceback__ if exc is not None else None
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
 def _show_traceback(exc: BaseException, filename: str) -> None:
     """What python itself would print, minus the harness's own frames."""
     tb = exc.__traceback__
@@ -202,7 +216,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
     inst.install_output()
     hidden = _hide_grader_modules()
     script = _writable_copy(spec["submission"], spec["workdir"])
-    _deadline["script"] = script
+    _deadline["script"] = inst.script = script
     # torch's import and the data cost a cold start seconds of CPU that a warm worker's fork never pays:
     # the budget starts here, so every start gives a program the same CPU time
     rec.emit("run_start", force=True, cpu_s=round(time.process_time(), 3))  # written now, not buffered
@@ -221,7 +235,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
     if exc is not None and outcome != "timeout":
         rec.emit("exception", force=True, **_exception_event(exc, script))
     rec.emit("end", force=True, outcome=outcome, exit_code=code, dropped=rec.dropped,
-             seconds=round(time.monotonic() - t, 3))
+             seconds=round(time.monotonic() - t, 3), at=_stopped_at(exc, script))
 
     t = time.monotonic()
     inst.optimizer_summaries()

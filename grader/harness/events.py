@@ -16,8 +16,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "pass_start": ("loader", "pass_no", "train", "dataset_size", "batches", "bs"),
     "pass_end": ("loader", "pass_no", "batches", "examples"),
     # losses and backward
-    "loss": ("loss", "kind", "value", "bs", "grad", "reduction", "log_probs"),
-    "backward": ("losses", "kinds", "value", "bs", "cleared", "in_pass", "ce_share"),
+    "loss": ("loss", "kind", "value", "bs", "grad", "reduction", "log_probs", "in_pass"),
+    "backward": ("losses", "kinds", "value", "bs", "cleared", "in_pass", "ce_share", "at"),
     # optimizers
     "optimizer": ("opt", "cls", "module", "is_adam", "lr", "params"),
     "zero_grad": ("opt",),
@@ -34,7 +34,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "line": ("s", "text", "end"),
     "note": ("text",),
     "exception": ("type", "message", "lineno", "line", "frames"),
-    "end": ("outcome", "exit_code", "dropped", "seconds"),
+    "end": ("outcome", "exit_code", "dropped", "seconds", "at"),
 }
 COMMON = ("e", "i", "t")
 

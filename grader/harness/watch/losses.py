@@ -4,6 +4,7 @@ gradients it reaches were clear."""
 from __future__ import annotations
 
 import functools
+import sys
 
 import torch
 
@@ -60,6 +61,19 @@ def _cross_entropy_share(root, hits) -> float | None:
 
 
 class LossWatch:
+    script: str | None = None  # the submission's file, whose frames say where in it each backward() ran
+    _last_where: list[int] | None = None
+
+    def _where_in_script(self) -> list[int] | None:
+        """The submission's lines on the stack, outermost first: the host tells a stop inside the training loop
+        from one after it by whether a loop holds both the stop and these lines."""
+        lines, frame = [], sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == self.script:
+                lines.append(frame.f_lineno)
+            frame = frame.f_back
+        return lines[::-1] or None
+
     def _wrap_loss(self, original, kind: str):
         inst = self
 
@@ -91,6 +105,8 @@ class LossWatch:
                   "bs": batch_size_of(first), "grad": bool(out.requires_grad),
                   "reduction": kwargs.get("reduction", "mean") if isinstance(kwargs.get("reduction", "mean"), str)
                   else "mean"}
+        if self.current_pass:  # the pass it was computed in: a loss logged beside a batch belongs to that epoch
+            fields["in_pass"] = list(self.current_pass)
         if kind == "nll" and isinstance(first, torch.Tensor) and first.dim() == 2 and first.numel():
             # log-probabilities by what they are, however they were computed: each row's exp sums to 1
             fields["log_probs"] = bool((first.detach().float().logsumexp(dim=1).abs() < 1e-3).all())
@@ -164,6 +180,9 @@ class LossWatch:
             else:
                 value = float(tensor.detach().float().mean()) if tensor.numel() else None
             extra = {}
+            where = self._where_in_script()
+            if where != self._last_where:  # recorded when it changes: a training loop repeats it
+                extra["at"] = self._last_where = where
             if hits and (self.backward_no <= 3 or self.backward_no % 25 == 0):
                 extra["ce_share"] = _cross_entropy_share(tensor, hits)
             self.rec.emit("backward", **extra, losses=[h[1] for h in hits], kinds=sorted({h[2] for h in hits}),
