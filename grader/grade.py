@@ -182,7 +182,8 @@ class Grader:
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
             key = secrets.token_hex(32).encode()
             job = sandbox.Job("grader.harness.supervisor", inputs, limits, timeout_s=_harness_deadline(limits),
-                              device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env())
+                              device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env(),
+                              cpu_meter=True)
             pending = tmp / "pending"
             pending.mkdir()
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if self.warms_evaluator \
