@@ -264,6 +264,8 @@ class Grader:
         if trace is not None and trace.sup and "warm" in trace.sup:
             enforced["harness"] = "forked by a warm worker, then entered this sandbox" if trace.sup["warm"] \
                 else "a new interpreter"
+        if trace is not None and trace.sup and trace.sup.get("cpu_meter"):  # what the CPU budget counted
+            enforced["cpu_charged_by"] = trace.sup["cpu_meter"]
         return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
 
     def _report(self, sub, info, facts, seen: "Observation", started: float) -> Report:

@@ -1,6 +1,6 @@
 # A double-forked daemon (new session, parent gone) burns __BURN__ s of CPU in short-lived children that the
 # kernel reaps itself (SIGCHLD ignored), so their CPU lands in no live process and in no parent's
-# children-time; this process blocks on a pipe meanwhile, then trains as the exercise asks. Only the job's
+# children-time; this process blocks on a pipe meanwhile, then trains as the reference does. Only the job's
 # cgroup still counts that CPU.
 import os, signal, sys, time
 
@@ -28,17 +28,5 @@ os.close(done_w)
 os.wait()
 print("BURNED", os.read(done_r, 64).decode(), "s of CPU in a daemon's short-lived children")
 
-import torch, torch.nn as nn  # noqa: E402
-from torchvision import datasets, transforms  # noqa: E402
-
-loader = torch.utils.data.DataLoader(datasets.MNIST("d", train=True, download=True, transform=transforms.Compose(
-    [transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])), batch_size=64, shuffle=True)
-model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
-criterion, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.001)
-for epoch in range(10):
-    for images, labels in loader:
-        optimizer.zero_grad()
-        loss = criterion(model(images), labels)
-        loss.backward()
-        optimizer.step()
-    print(f"Epoch [{epoch + 1}/10], Loss: {loss.item():.4f}")
+# then the reference solution, filled in by the test
+__REFERENCE__

@@ -21,15 +21,17 @@ from grader.report import Status
 from grader.sandbox.process import Cgroup, _watch_cpu
 
 BURN_S = 25  # more than the short budget
+REFERENCE = (Path(__file__).resolve().parents[2] / "reference" / "solution.py").read_text()
 
 
 @pytest.mark.parametrize("attack", ["budget_setsid_burn", "budget_daemon_burn"])
 def test_cpu_burned_outside_the_process_group_is_charged(short, tmp_path, attack):
-    rep = short.grade(hostile(tmp_path, attack, burn=BURN_S))
+    rep = short.grade(hostile(tmp_path, attack, burn=BURN_S, reference=REFERENCE))
     out, runs = rep.output.stdout_tail, rep.check("runs")
     burned = max((int(n) for n in re.findall(r"^burned (\d+)$", out, re.MULTILINE)), default=0)
     assert rep.status == Status.timeout and "BURNED" not in out, out[-500:]  # stopped before its training
     assert burned >= 1 and runs.evidence["cpu_s"] >= burned, (burned, runs.evidence)
+    assert rep.sandbox.limits["cpu_charged_by"] in ("cgroup", "pid namespace")  # never the process group
     if "CPU time" in runs.message:  # a busy machine may reach the wall-clock backstop first
         assert runs.evidence["cpu_s"] >= runs.evidence["cpu_limit_s"]
 

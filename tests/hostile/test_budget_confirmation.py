@@ -4,6 +4,7 @@ The full-size confirmation run gets at most CONFIRM_CPU_MULTIPLE times the short
 what the short run left of the file's one wall-clock backstop; a timeout never asks for it."""
 
 import time
+from pathlib import Path
 
 import pytest
 from conftest import hostile
@@ -11,6 +12,7 @@ from grader.grade import CONFIRM_CPU_MULTIPLE, confirmation_limits
 from grader.report import Status
 from grader.rubric import Limits
 
+REFERENCE = (Path(__file__).resolve().parents[2] / "reference" / "solution.py").read_text()
 MARGIN_S = 30  # sandbox start-up and clean-up, the evaluator: outside the budgets, a few seconds each
 
 
@@ -35,7 +37,7 @@ def test_a_requested_confirmation_run_shares_the_file_s_wall_clock_backstop(shor
     short.limits = short.limits.model_copy(update={"timeout_s": 5, "grace_s": 5})
     lim = short.limits
     started = time.monotonic()
-    rep = short.grade(hostile(tmp_path, "budget_confirm_sleep", sleep=10**6))
+    rep = short.grade(hostile(tmp_path, "budget_confirm_sleep", sleep=10**6, reference=REFERENCE))
     elapsed = time.monotonic() - started
     assert rep.status == Status.runtime_error and rep.training.run == "shortened"  # the short run's verdict stands
     assert "did not finish within its budget" in rep.warnings[0], rep.warnings
