@@ -10,10 +10,10 @@ must therefore carry a per-run key (handed over through a one-shot pipe the harn
 any submission code runs) and the next sequence number. Other lines are dropped and counted.
 
 Deadlines: when the job has used `cpu_timeout_s` of CPU time from the submission's first line, or at the
-wall-clock backstop
-`timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it trained); `grace_s`
-later the whole process group is killed (and with it the sandbox, whose pid namespace dies with this process).
-CPU time is the primary limit: a correct program must not time out because another job made the machine busy.
+wall-clock backstop `timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it
+trained); `grace_s` later the whole process group is killed (and what left it dies with the sandbox's pid
+namespace when this process ends). CPU time is the primary limit: a correct program must not time out
+because another job made the machine busy.
 The job's CPU is what the sandbox's meter says (cpu.py: the job's cgroup, so every process the submission
 starts counts, setsid or daemonised ones too), less what it said when the harness's run_start event arrived:
 the harness's own start, torch's import included, is not charged (a warm worker's fork never pays it, and a
