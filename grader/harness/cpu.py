@@ -11,7 +11,7 @@ Meters, best first (the sandbox says which with the supervisor's --cpu-usage):
            kernel itself (SIGCHLD ignored), which the per-process RLIMIT_CPU and the wall clock still bound
   (none)   the harness's process group, for `--sandbox none`, which isolates nothing (its /proc is the host's)
 Each returns seconds since some fixed point; the supervisor charges the difference from the submission's
-first line.
+first line. The supervisor's own CPU (relaying the output, reading the trace) is the grader's, not charged.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Meter:
 
     def __init__(self, how: str | None, pgid: int):
         self.last = 0.0
+        self.counts_me = how is not None  # the cgroup and the pid namespace hold this process too
         if how == "cgroup":
             how = next((p for p in CONTAINER_USAGE if _readable(p)), "pidns")
         if how == "pidns":
@@ -82,8 +83,9 @@ class Meter:
             self.name, self._read = "process group", lambda: group_seconds(pgid)
 
     def read(self) -> float:
+        mine = sum(os.times()[:2]) if self.counts_me else 0.0
         try:
-            self.last = max(self.last, self._read())
+            self.last = max(self.last, self._read() - mine)
         except (OSError, ValueError, KeyError):  # a cgroup being removed at the very end: keep the last
             pass
         return self.last
