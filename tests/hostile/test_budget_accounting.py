@@ -8,6 +8,7 @@ namespace (the process sandbox without root) is what is charged."""
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import hostile
+from grader.harness.cpu import cgroup_seconds
 from grader.report import Status
 from grader.sandbox.process import Cgroup, _watch_cpu
 
@@ -53,3 +55,23 @@ def test_the_host_kills_everything_in_a_job_cgroup_past_its_cpu_backstop():
         burner.kill()
         burner.wait()
         cgroup.remove()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_without_root_the_pid_namespace_counts_setsid_and_orphaned_children(tmp_path):
+    # the process sandbox without root has no cgroup: the supervisor sums its pid namespace instead
+    harness = Path(__file__).resolve().parents[2] / "grader" / "harness"
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    done = subprocess.run([*drop, "bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+                           "--tmpfs", "/mnt", "--ro-bind", str(harness), "/mnt/harness",
+                           "--ro-bind", str(Path(__file__).with_name("budget_pidns_meter.py")), "/mnt/meter.py",
+                           "/usr/bin/python3", "/mnt/meter.py", "/mnt/harness"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) >= 1.9  # both seconds, neither process in the caller's process group
+
+
+def test_a_cgroup_v2_usage_is_read_from_cpu_stat(tmp_path):
+    stat = tmp_path / "cpu.stat"
+    stat.write_text("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n")
+    assert cgroup_seconds(str(stat)) == 1.5
