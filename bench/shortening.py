@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--sandbox", default="process")
     args = parser.parse_args()
     from grader import static, submission
-    from grader.grade import Grader, Options, shortening_suspect
+    from grader.grade import Grader, Options, confirmation_limits, shortening_suspect
     from grader.report import SubmissionInfo
 
     grader = Grader(Options(sandbox=args.sandbox, device="cpu"))
@@ -43,7 +43,8 @@ def main() -> None:
         row = {"file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)}
         for run, full in (("short", False), ("full", True)):
             started = time.monotonic()
-            rep = grader._report(sub, info, facts, grader.observe(sub, full=full), started)
+            limits = confirmation_limits(grader.limits, grader.rubric.train_examples, 0) if full else None
+            rep = grader._report(sub, info, facts, grader.observe(sub, limits, full=full), started)
             row[run] = {"status": rep.status.value, "failed": failed(rep), "score": rep.score,
                         "accuracy": rep.training.accuracy, "seconds": round(time.monotonic() - started, 1)}
             if run == "short":

@@ -32,7 +32,9 @@ EVAL_TIMEOUT_S = 120
 # largest honest one; past this the run is reported as not judged instead of holding the batch up
 JUDGE_TIMEOUT_S = 120
 MAX_NOTES = 20
-FULL_RUN_MAX_S = 1200  # CPU seconds for the full-size confirmation run
+# The full-size confirmation run's CPU budget: the short run's scaled to the data, but never more than this
+# many times the short run's; and it only gets what the short run left of the file's one wall-clock backstop
+CONFIRM_CPU_MULTIPLE = 2
 TAIL_BYTES = 65536
 
 
@@ -163,22 +165,31 @@ class Grader:
         report = self._judge(sub, info, facts, seen, started)
         why = shortening_suspect(report, self.rubric)
         if why is not None:
-            # the failure may be an artifact of the shortened run: the full-size run decides
-            report = self._judge(sub, info, facts, self.observe(sub, full=True), started)
-            report.training.run = "full"
-            report.warnings.insert(0, f"graded on a full-size run (60,000 training images): on the shortened run "
-                                      f"{why}, which could have been an artifact of shortening")
+            report = self._confirm(sub, info, facts, report, why, seen.result.wall_s, started)
         if report.curve and self.options.reference_curve and report.training.run == "shortened":
             report.reference_curve = reference.band_for(self, report)
         return report
 
-    def observe(self, sub: submission.Submission, full: bool = False) -> "Observation":
-        """Run the submission in the sandbox, with the evaluator warming up beside it. `full`: on MNIST's real
-        sizes, with the CPU budget scaled to match (the confirmation run)."""
-        limits = self.limits
-        if full:
-            scale = 60000 / self.rubric.train_examples
-            limits = limits.model_copy(update={"timeout_s": min(limits.timeout_s * scale, FULL_RUN_MAX_S)})
+    def _confirm(self, sub, info, facts, short: Report, why: str, short_wall_s: float, started: float) -> Report:
+        """The failure may be an artifact of the shortened run: a full-size run decides, within its budgets
+        (confirmation_limits). If it cannot finish in them, the shortened run's verdict stands, and says so."""
+        doubt = f"on the shortened run {why}, which could have been an artifact of shortening"
+        limits = confirmation_limits(self.limits, self.rubric.train_examples, short_wall_s)
+        full = None if limits is None else self._judge(sub, info, facts, self.observe(sub, limits, full=True), started)
+        if full is None or full.status == Status.timeout:
+            why_not = "no wall-clock time was left for a full-size run" if limits is None else \
+                f"a full-size run did not finish within its budget ({limits.timeout_s:g} s of CPU, " \
+                f"{limits.timeout_s * limits.wall_factor:.0f} s wall-clock)"
+            short.warnings.insert(0, f"{doubt}; {why_not}, so this is the shortened run's verdict")
+            return short
+        full.training.run = "full"
+        full.warnings.insert(0, f"graded on a full-size run (60,000 training images): {doubt}")
+        return full
+
+    def observe(self, sub: submission.Submission, limits=None, full: bool = False) -> "Observation":
+        """Run the submission in the sandbox, with the evaluator warming up beside it (by default within the
+        rubric's limits). `full`: on MNIST's real sizes (the confirmation run)."""
+        limits = limits or self.limits
         replaying = ThreadPoolExecutor(1)  # torch's import for the replay, while the sandbox runs
         preparing = replaying.submit(self._served_pool, full)
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
@@ -192,7 +203,8 @@ class Grader:
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
             key = secrets.token_hex(32).encode()
             job = sandbox.Job("grader.harness.supervisor", inputs, limits, timeout_s=_harness_deadline(limits),
-                              device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env())
+                              device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env(),
+                              cpu_meter=True)
             pending = tmp / "pending"
             pending.mkdir()
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if self.warms_evaluator \
@@ -280,6 +292,8 @@ class Grader:
         if trace is not None and trace.sup and "warm" in trace.sup:
             enforced["harness"] = "forked by a warm worker, then entered this sandbox" if trace.sup["warm"] \
                 else "a new interpreter"
+        if trace is not None and trace.sup and trace.sup.get("cpu_meter"):  # what the CPU budget counted
+            enforced["cpu_charged_by"] = trace.sup["cpu_meter"]
         return Sandbox(backend=self.backend.name, isolated=self.backend.isolated, limits=enforced)
 
     def _judge(self, sub, info, facts, seen: "Observation", started: float) -> Report:
@@ -388,6 +402,18 @@ def _with_shortening(out: checks.Outcome) -> dict:
     return {**out.evidence, "shortening_sensitive": out.shortening_reason or "it depends on the epoch length"}
 
 
+def confirmation_limits(limits, train_examples: int, short_wall_s: float):
+    """The full-size confirmation run's limits, or None where the short run left it no time. Its CPU budget is
+    the short run's scaled to the data, at most CONFIRM_CPU_MULTIPLE times the short run's; its wall-clock
+    backstop is what the short run left of the file's one (timeout_s x wall_factor), so a file never holds a
+    worker for longer than that and two grace periods, whatever it does to ask for the confirmation."""
+    cpu_s = limits.timeout_s * min(60000 / train_examples, CONFIRM_CPU_MULTIPLE)
+    wall_s = limits.timeout_s * limits.wall_factor - short_wall_s
+    if wall_s < limits.timeout_s:  # less than one short run's budget: not worth starting
+        return None
+    return limits.model_copy(update={"timeout_s": cpu_s, "wall_factor": wall_s / cpu_s})
+
+
 def _harness_deadline(limits) -> float:
     """The host's hard wall clock for the harness sandbox: after the supervisor's own deadlines."""
     return limits.timeout_s * limits.wall_factor + limits.grace_s + 30
@@ -401,7 +427,7 @@ def shortening_suspect(report: Report, rubric: Rubric) -> str | None:
 
     A crash with an index or size error (code written for 60,000 images meeting fewer), or a check that says
     its failure depends on the shortening (a print cadence longer than the shortened epoch)."""
-    if report.training.run == "full":
+    if report.training.run == "full" or report.status == Status.timeout:  # shortening never makes a run longer
         return None
     runs = report.check("runs")
     numbers = {int(n) for n in re.findall(r"\d+", runs.message)}

@@ -9,16 +9,20 @@ The trace pipe is inherited by the harness process, so the submission could find
 must therefore carry a per-run key (handed over through a one-shot pipe the harness reads and closes before
 any submission code runs) and the next sequence number. Other lines are dropped and counted.
 
-Deadlines: when the harness's process group has used `cpu_timeout_s` of CPU time from the submission's first
-line (the harness's own start, torch's import included, is not charged: a warm worker's fork never pays it,
-and a cold start must give a program the same budget; the start is bounded by the wall-clock backstop and
-RLIMIT_CPU), or at the wall-clock backstop
-`timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it trained); `grace_s`
-later the whole process group is killed. CPU time is the primary limit: a correct program must not time out
+Deadlines: when the job has used `cpu_timeout_s` of CPU time from the submission's first line, or at the
+wall-clock backstop `timeout_s`, the harness gets SIGUSR1 (it stops the submission and still exports what it
+trained); `grace_s` later the whole process group is killed (and what left it dies with the sandbox's pid
+namespace when this process ends). CPU time is the primary limit: a correct program must not time out
 because another job made the machine busy.
+The job's CPU is what the sandbox's meter says (cpu.py: the job's cgroup, so every process the submission
+starts counts, setsid or daemonised ones too), less what it said when the harness's run_start event arrived:
+the harness's own start, torch's import included, is not charged (a warm worker's fork never pays it, and a
+cold start must give a program the same budget; the start is bounded by the wall-clock backstop and
+RLIMIT_CPU).
 
-Usage: python -m grader.harness.supervisor ROOT [--door FD]   (the first line of stdin is the key that signs
-  the output; with --door, the harness is a warm worker's fork instead of a new interpreter: see zygote.py)
+Usage: python -m grader.harness.supervisor ROOT [--door FD] [--cpu-usage HOW]   (the first line of stdin is the
+  key that signs the output; with --door, the harness is a warm worker's fork instead of a new interpreter:
+  see zygote.py; --cpu-usage: how the sandbox lets this process see the job's CPU time, see cpu.py)
   ROOT/in/spec.json holds the job; relative paths in it are relative to ROOT (every backend lays out
   ROOT/in (read-only inputs), ROOT/work (the submission's working dir) and ROOT/tmp the same way).
 """
@@ -38,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from grader.harness import protocol
+from grader.harness import cpu, protocol
 
 DRAIN_AFTER_EXIT_S = 0.5  # a background process may hold the pipes open; don't wait on it
 TRACE_CAP_BYTES = 256 * 2**20
@@ -141,25 +145,6 @@ class TraceReader:
             self.emit({"ch": protocol.TRACE, "ev": event})
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system, all threads) of every live process in the harness's process group."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (12), stime (13)
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
-
-
 class WarmChild:
     """The harness as a warm worker's fork (zygote.py) inside this sandbox, driven like a Popen: its pid here,
     and its end (exit status, resource usage) as the worker's child reports it through the door."""
@@ -204,7 +189,7 @@ class WarmChild:
         os.kill(self.pid, sig)
 
 
-def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> dict:
+def supervise(spec: dict, out, signing_key: bytes, door: int | None = None, cpu_usage: str | None = None) -> dict:
     def emit(record: dict) -> None:  # flushed once per wake-up below, not per record (one write per batch)
         out.write(protocol.encode(record, signing_key))
 
@@ -245,7 +230,9 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
     soft_resend_at = 0.0
     soft_reason = None
     exited_at = None
+    meter = cpu.Meter(cpu_usage, child.pid)
     cpu_used, cpu_checked = 0.0, 0.0
+    cpu_at_start = None  # the meter when the submission's first line came: what is not charged
 
     def kill_group() -> None:
         try:
@@ -260,9 +247,9 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
         if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
             break
         if exited_at is None and now - cpu_checked >= 0.25:
-            cpu_checked, cpu_used = now, max(cpu_used, group_cpu_seconds(child.pid))
+            cpu_checked, cpu_used = now, meter.read()
         # the budget starts where the submission does; before that only the harness's own code runs
-        charged = 0.0 if trace.setup_cpu_s is None else cpu_used - trace.setup_cpu_s
+        charged = 0.0 if cpu_at_start is None else cpu_used - cpu_at_start
         if not soft_sent and (now >= soft_at or charged >= cpu_limit):
             soft_sent, soft_reason = True, "cpu" if charged >= cpu_limit else "wall"
             hard_at = min(hard_at, now + float(spec.get("grace_s", 20)))
@@ -288,6 +275,9 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
                 continue
             if ready.data == "t":
                 trace.feed(data)
+                if cpu_at_start is None and trace.setup_cpu_s is not None:
+                    # read now, not at the next check: the submission is already running
+                    cpu_at_start = cpu_used = meter.read()
             else:
                 output.add(ready.data, data)
         out.flush()
@@ -307,8 +297,9 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None) -> d
         "exit": code,
         "soft_timeout": soft_sent,
         "timeout_reason": soft_reason,
-        "cpu_s": round(max(cpu_used, cpu_s) - (trace.setup_cpu_s or 0.0), 3),  # the submission's, as charged
+        "cpu_s": round(max(meter.read(), cpu_s) - (cpu_at_start or 0.0), 3),  # the submission's, as charged
         "setup_cpu_s": trace.setup_cpu_s,
+        "cpu_meter": meter.name,
         "cpu_limit_s": cpu_limit,
         "hard_timeout": hard_killed,
         "wall_s": round(time.monotonic() - started, 3),
@@ -345,13 +336,17 @@ def read_signing_key() -> bytes:
     return key
 
 
+def _option(name: str) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
 def main() -> None:
     _make_non_dumpable()
     signing_key = read_signing_key()
     out = sys.stdout.buffer
     try:
-        door = int(sys.argv[sys.argv.index("--door") + 1]) if "--door" in sys.argv else None
-        supervise(load_spec(sys.argv[1]), out, signing_key, door)
+        door = _option("--door")
+        supervise(load_spec(sys.argv[1]), out, signing_key, int(door) if door else None, _option("--cpu-usage"))
     except Exception as exc:  # the host turns this into internal_error
         out.write(protocol.encode({"ch": protocol.SUP, "error": f"{type(exc).__name__}: {exc}"}, signing_key))
         out.flush()

@@ -41,6 +41,9 @@ class Job:
     # the harness may come from a warm worker started with this environment (harness/zygote.py); a backend
     # that has none runs it cold, the same way
     warm_env: dict | None = None
+    # the command takes `--cpu-usage HOW`, where the backend says how to see the CPU time of everything the
+    # job starts (grader/harness/cpu.py); a backend that isolates nothing adds nothing
+    cpu_meter: bool = False
 
     def command(self, python: str, root: str) -> list[str]:
         return [python, "-m", self.module, root, *self.args]

@@ -9,6 +9,7 @@ through read-only bind mounts (a read-only container refuses put_archive). Image
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -83,6 +84,8 @@ class DockerSandbox(Sandbox):
 
         lim = job.limits
         tmpfs = f"rw,nosuid,nodev,size={lim.tmpfs_mb}m,uid=65534,gid=65534,mode=0700"
+        if job.cpu_meter:  # the supervisor reads the container's own cgroup (or sums its pid namespace)
+            job = dataclasses.replace(job, args=(*job.args, "--cpu-usage", "cgroup"))
         options = dict(
             command=job.command("python", "/sandbox"),
             user="65534:65534",

@@ -6,8 +6,14 @@ dir and /tmp are size-capped tmpfs. rlimits bound address space, CPU time, file 
 dumps; a wall-clock deadline kills the whole tree (the pid namespace dies with bubblewrap).
 
 Started as root, bubblewrap never runs as root: stage.py prepares a private mount namespace, joins the
-job's cgroups (memory, pids, cpu: the process-count rlimit would count every process of the shared uid),
-then setpriv drops to uid 65534 with no capabilities and no-new-privs before bubblewrap starts.
+job's cgroups (memory, pids, cpu, cpuacct: the process-count rlimit would count every process of the shared
+uid), then setpriv drops to uid 65534 with no capabilities and no-new-privs before bubblewrap starts.
+
+CPU time: the supervisor charges the job's cgroup usage, bound read-only into the sandbox (harness/cpu.py),
+so a process that leaves the harness's session is still charged; as root this side also kills the whole
+cgroup when its usage passes RLIMIT_CPU's figure (a backstop the sandbox cannot stop, as it could stop the
+supervisor, which runs under its uid). Without root there is no cgroup: the supervisor sums the sandbox's pid
+namespace instead.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import uuid
 from pathlib import Path
 
 import grader
-from grader.harness import zygote
+from grader.harness import cpu, zygote
 from grader.sandbox import Job, Result, Running, Sandbox, Settings
 from grader.sandbox.local import communicate, running
 from grader.sandbox.warm import Zygote
@@ -41,6 +47,7 @@ NVIDIA_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", 
 ADDRESS_SPACE_HEADROOM_MB = 8192  # PyPI's torch maps ~3.2 GB at import; an rlimit below ~4 GiB breaks it
 STAGE_SCRIPT = Path(__file__).with_name("stage.py")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+CPU_USAGE_INPUT = "cpu-usage"  # the job cgroup's CPU usage, as /sandbox/in/cpu-usage
 
 
 def _setpriv(uid: int) -> list[str]:
@@ -63,9 +70,9 @@ class Cgroup:
             settings = [(d / "memory.max", memory_mb << 20), (d / "memory.swap.max", 0), (d / "pids.max", pids),
                         (d / "cpu.max", f"{int(cpus * period)} {period}")]
         else:
-            self.dirs = {c: CGROUP_ROOT / c / "grader" / job_id for c in ("memory", "pids", "cpu")}
+            self.dirs = {c: CGROUP_ROOT / c / "grader" / job_id for c in _v1_controllers()}
             for d in self.dirs.values():
-                d.mkdir(parents=True)
+                d.mkdir(parents=True, exist_ok=True)  # cpu and cpuacct may be one hierarchy (a new job id)
             m, p, c = self.dirs["memory"], self.dirs["pids"], self.dirs["cpu"]
             settings = [(m / "memory.limit_in_bytes", memory_mb << 20), (m / "memory.memsw.limit_in_bytes", memory_mb << 20),
                         (p / "pids.max", pids), (c / "cpu.cfs_period_us", period), (c / "cpu.cfs_quota_us", int(cpus * period))]
@@ -75,6 +82,16 @@ class Cgroup:
             except OSError:
                 if "memsw" not in path.name and "swap" not in path.name:  # swap accounting may be off
                     raise
+
+    @property
+    def usage_file(self) -> Path | None:
+        """Where the kernel counts the CPU time of every task in the job (None: no cpuacct hierarchy)."""
+        if self.v2:
+            return self.dirs["unified"] / "cpu.stat"
+        return self.dirs["cpuacct"] / "cpuacct.usage" if "cpuacct" in self.dirs else None
+
+    def cpu_seconds(self) -> float:
+        return cpu.cgroup_seconds(str(self.usage_file)) if self.usage_file else 0.0
 
     @property
     def procs(self) -> list[str]:
@@ -107,7 +124,7 @@ class Cgroup:
         beside this one), whose pid starts the job's name."""
         found = []
         parents = [CGROUP_ROOT / "grader"] if (CGROUP_ROOT / "cgroup.controllers").exists() else \
-            [CGROUP_ROOT / c / "grader" for c in ("memory", "pids", "cpu")]
+            [CGROUP_ROOT / c / "grader" for c in _v1_controllers()]
         names = {d.name for p in parents if p.is_dir() for d in p.iterdir() if d.is_dir()}
         for name in sorted(n for n in names if not _owner_alive(n)):
             cg = cls.__new__(cls)
@@ -126,6 +143,10 @@ class Cgroup:
                     break
                 except OSError:  # still draining
                     time.sleep(0.02)
+
+
+def _v1_controllers() -> tuple[str, ...]:
+    return ("memory", "pids", "cpu") + (("cpuacct",) if (CGROUP_ROOT / "cpuacct").is_dir() else ())
 
 
 def python_paths() -> list[str]:
@@ -208,6 +229,8 @@ class ProcessSandbox(Sandbox):
             "pids_by": "cgroup" if self.cgroups else "rlimit (per user)",
             "cpus": job.cpus if self.cgroups else None,
             "cpu_seconds": rl["cpu"], "file_size_mb": lim.file_size_mb, "open_files": lim.open_files,
+            "cpu_seconds_by": "rlimit per process; the whole cgroup, killed by the host" if self.cgroups
+                              else "rlimit per process",
             "core_dumps": False,
         }
 
@@ -259,10 +282,12 @@ class ProcessSandbox(Sandbox):
                 os.chmod(stage_dir, 0o755)
             if doors:
                 job = dataclasses.replace(job, args=(*job.args, "--door", str(doors[1].fileno())))
-            sources: list[str] = []
-            args = self.bwrap_args(job, stage_dir, sources)
             if self.cgroups:
                 cgroup = Cgroup(job_id, job.limits.memory_mb, job.limits.pids, job.cpus)
+            if job.cpu_meter:
+                job = _with_cpu_meter(job, cgroup.usage_file if cgroup else None)
+            sources: list[str] = []
+            args = self.bwrap_args(job, stage_dir, sources)
             plan = {"stage_dir": stage_dir, "sources": sources, "cgroups": cgroup.procs if cgroup else [],
                     "rlimits": self._rlimits(job), "argv": (_setpriv(SANDBOX_UID) if self.root else []) + args}
             proc = subprocess.Popen([sys.executable, "-I", str(STAGE_SCRIPT), json.dumps(plan)],
@@ -290,17 +315,44 @@ class ProcessSandbox(Sandbox):
     def run(self, job: Job) -> Result:
         started = time.monotonic()
         proc, cgroup, cleanup = self._launch(job)
+        done, over_cpu = threading.Event(), threading.Event()
+        if cgroup is not None and cgroup.usage_file:
+            threading.Thread(target=_watch_cpu, args=(cgroup, job.cpu_seconds, done, over_cpu), daemon=True).start()
         try:
             out, err, timed_out = communicate(proc, job.timeout_s, job.stdin)
             wall = time.monotonic() - started
             oom = cgroup.oom_killed() if cgroup else False
-            return Result(out, err, proc.returncode, wall, timed_out=timed_out, oom=oom)
+            return Result(out, err, proc.returncode, wall, timed_out=timed_out or over_cpu.is_set(), oom=oom)
         finally:
+            done.set()
             cleanup()
 
     def start(self, job: Job) -> Running:
         proc, _, cleanup = self._launch(job)
         return running(proc, job.stdin, cleanup)
+
+
+def _with_cpu_meter(job: Job, usage_file: Path | None) -> Job:
+    """Tell the supervisor how to see the job's CPU time: the cgroup's count, bound read-only into the
+    sandbox, or without one the sandbox's own pid namespace."""
+    if usage_file is None:
+        return dataclasses.replace(job, args=(*job.args, "--cpu-usage", "pidns"))
+    return dataclasses.replace(job, inputs={**job.inputs, CPU_USAGE_INPUT: usage_file},
+                               args=(*job.args, "--cpu-usage", f"/sandbox/in/{CPU_USAGE_INPUT}"))
+
+
+def _watch_cpu(cgroup: Cgroup, limit_s: float, done: threading.Event, over: threading.Event) -> None:
+    """The host's CPU backstop behind the supervisor's deadline: the kernel's count for the whole cgroup.
+    Past RLIMIT_CPU's figure (the budget and grace on every core, plus a minute), kill everything in it."""
+    while not done.wait(1.0):
+        try:
+            used = cgroup.cpu_seconds()
+        except OSError:
+            return
+        if used > limit_s:
+            over.set()
+            cgroup.kill_all()
+            return
 
 
 def clean() -> int:
