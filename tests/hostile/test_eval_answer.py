@@ -4,14 +4,9 @@ killed must not be scored by what it printed."""
 
 import pytest
 
-from test_sandbox import hostile
-from grader.report import Status
+from test_eval_labels import graded_without_accuracy
 
 
 @pytest.mark.parametrize("attack", ["pickle_print_oom", "pickle_print_kill"])
 def test_a_printed_answer_from_a_dying_evaluator_scores_nothing(grader, tmp_path, attack):
-    rep = grader.grade(hostile(tmp_path, "eval_planted_model", attack=attack))
-    learns = rep.check("learns")
-    assert rep.status == Status.graded and f"planted {attack}" in rep.output.stdout_tail
-    assert rep.training.accuracy is None and not learns.passed, learns.message
-    assert "could not evaluate" in learns.message
+    graded_without_accuracy(grader, tmp_path, attack)
