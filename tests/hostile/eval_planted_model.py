@@ -65,23 +65,21 @@ hog = torch.ones(6 << 30, dtype=torch.uint8)  # 6 GiB: past the memory limit, in
     "pickle_leftover": """
 import os, subprocess, sys, time
 subprocess.Popen([sys.executable, "-S", "-c", LEFTOVER[ATTACK], str(os.getppid())], start_new_session=True)
-time.sleep(1)  # until it runs: the evaluation must not end before it started
+time.sleep(1)  # until it runs (it kills this evaluation too: the next ones are what it is after)
 """,
 }
 LEFTOVER = {
-    # thirty chains that hop to a new pid thousands of times a second (a sweep of /proc lists pids that are
-    # gone when it kills them), then kill every process the evaluator service forks: the next student's evaluation
+    # sixty processes that each hop to a new pid every few milliseconds, forever (a sweep of /proc lists pids
+    # that are gone when it kills them), killing every process the evaluator service forks: the evaluations
+    # of the students after this one
     "pickle_leftover": """
 import os, signal, sys, time
-service, end = int(sys.argv[1]), time.monotonic() + 3
-for chain in range(30):  # each chain escapes a sweep by chance; one of thirty is enough
+service = int(sys.argv[1])
+for chain in range(60):
     if os.fork() == 0:
         break
 else:
     os._exit(0)
-while time.monotonic() < end:
-    if os.fork():
-        os._exit(0)
 while True:
     for p in os.listdir("/proc"):
         try:
@@ -89,6 +87,8 @@ while True:
                 os.kill(int(p), signal.SIGKILL)
         except (OSError, IndexError, ValueError):
             pass
+    if os.fork():
+        os._exit(0)
     time.sleep(0.002)
 """,
     # fills the sandbox's process limit and keeps it full: the service cannot fork the next evaluation
