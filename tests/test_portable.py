@@ -128,3 +128,26 @@ def test_a_forged_artifact_cannot_smuggle_objects_in_its_tensors_or_values():
     with pytest.raises(ValueError, match="unknown value tag"):
         portable.loads(forged([{"entry": 0, "fn": ["torch", "relu"], "args": {"tuple": [{"callable": "os.system"}]},
                                 "kwargs": {"dict": {}}}]))
+
+
+class Views(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 32), nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.view(-1, 784))))
+
+
+def test_a_module_probed_after_the_run_travels_as_its_tape_fed_the_modules_input():
+    from grader.harness.model import probe_module
+
+    module = Views()
+    raw = (torch.rand(20, 28, 28) * 255).to(torch.uint8)
+    prep = {"scale": 2.0, "shift": -1.0, "shape": [1, 28, 28], "dtype": "float32"}
+    probed = network.Probed(probe_module(module, prep["shape"], batch=8), prep["shape"])
+    facts, blob, fmt = network.export(module, prep, raw, 8, probed)
+    assert fmt == "tape" and facts["export_matches"]
+    x = network.probe_batch(raw, prep, 8)
+    with torch.no_grad():
+        assert torch.equal(portable.loads(blob)(x), module(x))

@@ -314,7 +314,7 @@ def final_model(inst, served) -> tuple[dict, bytes | None]:
 
 def _tape_of(module, net, prep: dict, batch: int):
     """The torch calls that rebuild the network for the evaluator, at the evaluation's batch size: the traced
-    step's, a scripted module's graph, or a module's own, probed; None where there are none."""
+    step's, a scripted module's graph, or a module's own, probed from its input; None where there are none."""
     import torch
 
     from grader.harness import model as watch
@@ -325,7 +325,8 @@ def _tape_of(module, net, prep: dict, batch: int):
     try:
         if isinstance(module, torch.jit.ScriptModule):
             return network.Scripted(module)
-        return watch.probe_module(module, prep["shape"], batch=batch)
+        probed = watch.probe_module(module, prep["shape"], batch=batch)
+        return network.Probed(probed, prep["shape"]) if probed is not None else None
     except Exception:  # network.export reports that nothing carries it
         return None
 

@@ -217,6 +217,31 @@ def export(module: nn.Module, prep: dict, raw_images: torch.Tensor, batch: int,
         return facts, None, ""
 
 
+class Probed:
+    """A module's probed tape, fed what the module is fed: the slice starts at the first layer's data operand,
+    so a reshape of the module's input to that operand's shape goes first (a `view(-1, 784)` in forward).
+    network.export checks that the whole computes what the module computes."""
+
+    def __init__(self, net: Network, module_input_shape: list[int]):
+        self.logits = net.logits
+        self.steps = list(net.steps)
+        sliced_shape = list(net.input.shape[1:])
+        if sliced_shape != list(module_input_shape):
+            start = Ref(-1, 0)
+            self.steps = [(-1, torch.reshape, (INPUT, [-1, *sliced_shape]), {})] + \
+                [(idx, func, _swap_input(args, start), _swap_input(kwargs, start)) for idx, func, args, kwargs in net.steps]
+
+
+def _swap_input(value, ref):
+    if isinstance(value, str) and value == INPUT:
+        return ref
+    if isinstance(value, (list, tuple)):
+        return type(value)(_swap_input(v, ref) for v in value)
+    if isinstance(value, dict):
+        return {k: _swap_input(v, ref) for k, v in value.items()}
+    return value
+
+
 class Scripted:
     """A TorchScript module's frozen graph as tape steps (parameters folded in as constants, branches on
     constants folded away): aten calls on constants and the input, each by its public torch name."""
