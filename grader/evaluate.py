@@ -1,80 +1,91 @@
-"""Held-out evaluation: accuracy of the exported model on the real MNIST test set.
+"""Held-out evaluation: the exported model's predicted digit for each image of the real MNIST test set.
 
-Runs in its own sandboxed process that never runs submission code: it loads the exported network (torch
-calls from an allowlist, a torch.export graph of ATen ops, or TorchScript) and feeds it test images
-preprocessed the way the submission's model saw its inputs. Imports only the standard library and torch.
+Runs in its own sandbox, which holds the test *images* and never the labels: the host compares the
+predictions with the labels (grader/held_out.py), so nothing in here can learn or report a score. The model
+comes only as data: the tape of allowlisted torch calls and its tensors (harness/portable.py); no pickle,
+TorchScript or torch.export archive is ever loaded here.
 
-It starts while the submission is still training: it imports torch and the tape reader and loads the test
-set (torch.export's deserializer, which imports torch._dynamo, only once a model needs it), then waits for
-the host to drop ROOT/in/pending/request.json (and model.pt2 beside it), or a request saying
-{"cancel": true} when the run produced no model.
+Each model is loaded and replayed in a child forked from this pristine process (which never loads a model):
+the child cannot write to stdout or read stdin, cannot reach this process's memory or fds (it is not
+dumpable), and whatever it leaves is killed, with every file it wrote, before the answer goes out.
 
-A batch worker keeps one evaluator running instead (`--serve`): it imports torch once and scores the
-models of every submission the worker grades, each in a forked child (see serve).
+Request (one JSON object): {"preprocess": {"scale", "shift", "shape", "dtype"}, "batch": N}, the tape beside
+it. Answer (one JSON object): {"predictions": base64 of one byte per test image (the predicted digit, or
+NOT_A_DIGIT for an output past the tenth), "examples": N, "seconds": S} or {"error": "why"}.
 
-Usage: python -m grader.evaluate ROOT                        (prints one JSON line)
+One-shot (`grader check`): it starts while the submission trains, imports torch and reads the images, then
+waits for the host to drop ROOT/in/pending/request.json (model.bin beside it), or {"cancel": true}; it
+writes one answer and exits 0. The host takes that answer only when it is all of stdout and the process
+exited cleanly (held_out.one_shot_answer).
+Service (`--serve`, a batch worker): one request per stdin line, {"n": N, ...}, with pending/model-N.bin
+beside it; one answer line {"n": N, ...} each, until stdin closes.
+
+Usage: python -m grader.evaluate ROOT                        (one answer on stdout)
        python -m grader.evaluate ROOT --serve [--isolated]   (one request per stdin line, one answer per line)
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
+import fcntl
 import json
 import os
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
-
 POLL_S = 0.02
+NOT_A_DIGIT = 10  # the prediction of a model with more than 10 outputs whose largest is not a digit
+PIPE_BYTES = 1 << 20
+CLEAN_UP_S = 10
+EMPTY_SCANS = 3
+SCRATCH = ("/sandbox/work", "/sandbox/tmp", "/tmp")  # the sandbox's writable folders, emptied after each child
 
 
-def load_test_set(images_path: Path, labels_path: Path):
+def load_images(path: Path):
     import torch
 
     from grader.harness import idx
 
-    (n, h, w), pixels = idx.read(images_path)
-    (_,), labels = idx.read(labels_path)
-    images = torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(n, h, w)
-    return images, torch.frombuffer(bytearray(labels), dtype=torch.uint8).long()
+    (n, h, w), pixels = idx.read(path)
+    return torch.frombuffer(bytearray(pixels), dtype=torch.uint8).reshape(n, h, w)
 
 
-def evaluate(model_path: Path, images, targets, prep: dict, batch: int, fmt: str = "export") -> dict:
+def predict(model: bytes, images, prep: dict, batch: int) -> dict:
+    """The predicted class of every image, from a tape (anything else is refused by portable.loads)."""
     import torch
 
-    from grader.harness import network
+    from grader.harness import network, portable
 
     t = time.monotonic()
-    if fmt == "tape":  # the network's torch calls as data, checked against an allowlist (harness/portable.py)
-        from grader.harness import portable
-
-        module = portable.loads(model_path.read_bytes())
-    elif fmt == "torchscript":  # a scripted model: TorchScript IR, run by torch's interpreter (no Python code)
-        module = torch.jit.load(str(model_path), map_location="cpu")
-    else:
-        module = torch.export.load(str(model_path)).module()
+    module = portable.loads(model)
     h, w = images.shape[1:]
-    correct = 0
-    confusion = torch.zeros(10, 10, dtype=torch.long)  # [true digit][predicted digit]
+    out_all = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
             chunk = images[start : start + batch]
             real = len(chunk)
-            if real < batch:  # exported graphs are specialised to the probe's batch size
+            if real < batch:  # the probe's batch size, as the harness checked the tape with
                 chunk = torch.cat([chunk, chunk.new_zeros(batch - real, h, w)])
             out = module(network.probe_batch(chunk, prep, batch))
-            if isinstance(out, (tuple, list)):
-                out = out[0]
-            if out.dim() != 2 or out.shape[0] != batch or out.shape[1] < 10:
-                raise ValueError(f"model output has shape {list(out.shape)}, expected [{batch}, 10]")
-            predicted, truth = out[:real].argmax(dim=1), targets[start : start + real]
-            correct += int((predicted == truth).sum())
-            digit = predicted < 10  # a model with more than 10 outputs may predict a class that is no digit
-            confusion += torch.bincount(truth[digit] * 10 + predicted[digit], minlength=100).reshape(10, 10)
-    return {"accuracy": correct / len(images), "examples": len(images), "seconds": round(time.monotonic() - t, 3),
-            "confusion": confusion.tolist()}
+            if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != batch or out.shape[1] < 10:
+                shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                raise ValueError(f"model output has shape {shape}, expected [{batch}, 10]")
+            out_all.append(out[:real].argmax(dim=1).clamp(max=NOT_A_DIGIT).to(torch.uint8))
+    predicted = torch.cat(out_all).numpy().tobytes()
+    return {"predictions": base64.b64encode(predicted).decode(), "examples": len(images),
+            "seconds": round(time.monotonic() - t, 3)}
+
+
+def answer(model_path: Path, images, req: dict) -> dict:
+    try:
+        return predict(model_path.read_bytes(), images, req["preprocess"], int(req["batch"]))
+    except Exception as exc:  # reported as the learns check's reason
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        return {"error": f"{type(exc).__name__}: {first}"}
 
 
 def wait_for(path: Path) -> dict:
@@ -83,87 +94,145 @@ def wait_for(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def answer(model_path: Path, images, targets, req: dict) -> dict:
-    try:
-        return evaluate(model_path, images, targets, req["preprocess"], int(req["batch"]), req.get("format", "export"))
-    except Exception as exc:  # reported as the learns check's reason
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return {"error": f"{type(exc).__name__}: {first}"}
-
-
-def serve(pending: Path, images, targets, isolated: bool) -> None:
-    """Score one model per request line on stdin, {"n": N, ...} with pending/model-N.bin beside it, until
-    stdin closes; answer {"n": N, ...result} on stdout.
-
-    Each model is loaded and run in a forked child, so nothing one student's file does (a crafted file that
-    exploits a deserializer) reaches the next student's evaluation: the child cannot write to stdout or read
-    stdin, this process is not dumpable (the child cannot ptrace it or open its fds), and whatever the child
-    left running is killed before the answer goes out."""
-    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+def serve(pending: Path, images, isolated: bool) -> None:
+    """Score one model per request line on stdin, until stdin closes (see the module's docstring)."""
     for line in sys.stdin:
         req = json.loads(line)
         n = int(req["n"])
-        result = _in_child(lambda: answer(pending / f"model-{n}.bin", images, targets, req), isolated)
+        result = in_child(lambda: answer(pending / f"model-{n}.bin", images, req), isolated)
         print(json.dumps({"n": n, **result}), flush=True)
 
 
-def _in_child(work, isolated: bool) -> dict:
+def in_child(work, isolated: bool) -> dict:
+    """work() in a forked child, whose answer comes back on a pipe only this process holds; counted only if
+    the child exited cleanly. Then nothing the child did survives: see _clean_up."""
     r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # the whole answer fits: the child never waits on us
     pid = os.fork()
     if pid == 0:
+        code = 1
         try:
             os.close(r)
             os.setpgid(0, 0)
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
             os.dup2(null, 1)
-            os.write(w, json.dumps(work()).encode())  # a few hundred bytes: well under a pipe's buffer
+            with os.fdopen(w, "wb") as fh:
+                fh.write(json.dumps(work()).encode())
+            code = 0
         finally:
-            os._exit(0)
+            os._exit(code)
     os.close(w)
     _, status = os.waitpid(pid, 0)
-    _kill_leftovers(pid, isolated)
+    _clean_up(pid, isolated)  # no process is left that could still write to the pipe
     with os.fdopen(r, "rb") as fh:
-        data = fh.read()
+        os.set_blocking(r, False)
+        data = fh.read() or b""
     try:
-        return json.loads(data)
+        result = json.loads(data) if status == 0 else None
     except ValueError:
+        result = None
+    if not isinstance(result, dict):
         return {"error": f"the evaluation process died (wait status {status})"}
+    return result
 
 
-def _kill_leftovers(child: int, isolated: bool) -> None:
-    """The child's process group; in a sandbox of its own (a pid namespace), every process but its init
-    and this one, since a process can leave its group."""
-    targets = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())] if isolated else []
-    try:
-        os.killpg(child, signal.SIGKILL)
-    except OSError:
-        pass
-    for p in targets:
+def _clean_up(child: int, isolated: bool) -> None:
+    """In a sandbox of its own (a pid namespace), kill every process but its init and this one with one
+    kill(-1), which the kernel applies to all of them at once (a process hopping to new pids cannot outrun
+    it), until none is left; then empty the writable folders. Elsewhere, only the child's process group."""
+    if not isolated:
         try:
-            os.kill(int(p), signal.SIGKILL)
+            os.killpg(child, signal.SIGKILL)
         except OSError:
             pass
+        return
+    deadline, empty = time.monotonic() + CLEAN_UP_S, 0
+    while empty < EMPTY_SCANS:  # a fork under way when a scan ran shows up in a later one
+        if time.monotonic() > deadline:  # the service ends; the host starts a fresh one for the next model
+            sys.exit("could not empty the sandbox after an evaluation")
+        if _others():
+            empty = 0
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+        else:
+            empty += 1
+        time.sleep(0.002)
+    for folder in SCRATCH:
+        for entry in Path(folder).glob("*") if Path(folder).is_dir() else ():
+            _remove(entry)
+
+
+def _others() -> list[int]:
+    """Live processes of this sandbox but its init and this one (a zombie is dead: its parent reaps it)."""
+    found = []
+    for p in os.listdir("/proc"):
+        if p.isdigit() and int(p) not in (1, os.getpid()):
+            try:
+                if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(p))
+            except (OSError, IndexError):
+                pass
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:  # reap our own zombies
+            pass
+    except ChildProcessError:
+        pass
+    return found
+
+
+def _remove(entry: Path) -> None:
+    try:
+        if entry.is_dir() and not entry.is_symlink():
+            os.chmod(entry, 0o700)
+            shutil.rmtree(entry, onerror=_unlock)
+        else:
+            entry.unlink()
+    except OSError:
+        pass
+
+
+def _unlock(func, path, _exc) -> None:
+    """rmtree's retry for a folder a child made unwritable (its owner may chmod it back)."""
+    try:
+        os.chmod(os.path.dirname(path), 0o700)
+        func(path)
+    except OSError:
+        pass
+
+
+def _pristine_import_path() -> None:
+    """Nothing writable on the import path: `python -m` puts the working directory (a tmpfs) first."""
+    writable = [os.getcwd(), *SCRATCH]
+    sys.path[:] = [p for p in sys.path if p and not any(
+        os.path.realpath(p) == w or os.path.realpath(p).startswith(w + "/") for w in writable)]
 
 
 def main() -> None:
     inputs = Path(sys.argv[1]) / "in"
     import torch
 
-    from grader.harness import portable  # noqa: F401 - the usual format's reader, imported while waiting
+    from grader.harness import network, portable  # noqa: F401 - the tape's reader, imported while waiting
 
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0: no child can open this process's fds
+    _pristine_import_path()
     torch.set_num_threads(1)
-    images, targets = load_test_set(inputs / "test-images", inputs / "test-labels")
+    images = load_images(inputs / "test-images")
+    isolated = "--isolated" in sys.argv[2:]
     if "--serve" in sys.argv[2:]:
-        serve(inputs / "pending", images, targets, isolated="--isolated" in sys.argv[2:])
+        serve(inputs / "pending", images, isolated)
         return
     req = wait_for(inputs / "pending" / "request.json")
     if req.get("cancel"):
-        print(json.dumps({"cancelled": True}), flush=True)
-        return
-    print(json.dumps(answer(inputs / "pending" / "model.pt2", images, targets, req)), flush=True)
+        result = {"cancelled": True}
+    else:
+        result = in_child(lambda: answer(inputs / "pending" / "model.bin", images, req), isolated)
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
     main()
-    os._exit(0)  # the answer is printed and flushed; torch's interpreter teardown would only cost wall time
+    os._exit(0)  # the answer is written and flushed; torch's interpreter teardown would only cost wall time

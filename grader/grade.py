@@ -58,8 +58,8 @@ class Options:
     # its own; a batch job with one core would take that time from its own training
     warm_evaluator: bool = True
     # the harness's fast path: recognised transforms (ToTensor, Normalize) served from tensors decoded once,
-    # torch._dynamo deferred, the network exported as its tape. Off: torchvision's per-image path, dynamo
-    # imported as usual, torch.export; for the test that shows both give every example the same verdict
+    # torch._dynamo deferred. Off: torchvision's per-image path, dynamo imported as usual; for the test that
+    # shows both give every example the same verdict (both export the network as its tape, the only format)
     fast_path: bool = True
     # one held-out evaluator kept running for all the submissions this Grader grades (a batch worker)
     evaluator_service: bool = False
@@ -218,13 +218,19 @@ class Grader:
                     _hand_over(pending, trace)
             verifying = replaying.submit(self._verify, trace, preparing)
             replaying.shutdown(wait=False)
-            if self.service is not None:
-                evaluation = self.service.evaluate(trace) if _has_model(trace) else None
-                return Observation(trace, result, evaluation, job, verifying.result())
-            if evaluator is None and _has_model(trace):
-                evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits))
-            evaluation = _evaluation(evaluator.result()) if _has_model(trace) else None
+            evaluation = self._evaluate(trace, evaluator, pool, pending, limits) if _has_model(trace) else None
         return Observation(trace, result, evaluation, job, verifying.result())
+
+    def _evaluate(self, trace: Trace, evaluator, pool, pending: Path, limits) -> Evaluation:
+        """Held-out accuracy of the run's exported model: refused unless it is data, else scored by the batch's
+        service or by this run's one-shot evaluator (started beside the sandbox, or now)."""
+        if refusal := held_out.refusal(trace.model):
+            return Evaluation(error=refusal)
+        if self.service is not None:
+            return self.service.evaluate(trace)
+        evaluator = evaluator or pool.submit(self.backend.run, self._evaluator_job(pending, limits))
+        return held_out.evaluation_of(held_out.one_shot_answer(evaluator.result()),
+                                      held_out.labels(self.files["test_labels"]))
 
     @staticmethod
     def _verify(trace: Trace, preparing) -> Verification:
@@ -280,11 +286,10 @@ class Grader:
         return self.options.warm_evaluator and not self.options.evaluator_service
 
     def _evaluator_job(self, pending: Path, limits) -> sandbox.Job:
-        """Held-out evaluation: no GPU and no submission code, only the exported graph and the test set."""
-        inputs = {"pending": pending, "test-images": self.files["test_images"],
-                  "test-labels": self.files["test_labels"]}
+        """Held-out evaluation: no GPU, no submission code and no labels, only the tape and the test images."""
+        inputs = {"pending": pending, "test-images": self.files["test_images"]}
         return sandbox.Job("grader.evaluate", inputs, limits, timeout_s=_harness_deadline(limits) + EVAL_TIMEOUT_S,
-                           device="cpu", cpus=1)
+                           device="cpu", cpus=1, args=("--isolated",) if self.backend.isolated else ())
 
     # ------------------------------------------------------------------ reports
     def _sandbox_info(self, job: sandbox.Job | None, trace: Trace | None = None) -> Sandbox:
@@ -447,25 +452,15 @@ def _has_model(trace: Trace | None) -> bool:
 
 
 def _hand_over(pending: Path, trace: Trace | None) -> None:
-    """Give the waiting evaluator the exported model, or tell it there is none. The request is renamed into
-    place last, so the evaluator never reads a half-written file."""
-    if _has_model(trace):
-        (pending / "model.pt2").write_bytes(trace.artifact)
+    """Give the waiting evaluator the exported model, or tell it there is none it may read. The request is
+    renamed into place last, so the evaluator never reads a half-written file."""
+    if _has_model(trace) and held_out.refusal(trace.model) is None:
+        (pending / "model.bin").write_bytes(trace.artifact)
         request = held_out.request_for(trace.model)
     else:
         request = {"cancel": True}
     (pending / "request.tmp").write_text(json.dumps(request))
     os.replace(pending / "request.tmp", pending / "request.json")
-
-
-def _evaluation(result: sandbox.Result) -> Evaluation:
-    lines = [ln for ln in result.stdout.decode("utf-8", "replace").splitlines() if ln.startswith("{")]
-    try:
-        answer = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        return Evaluation(error=f"the evaluator failed ({'timed out' if result.timed_out else tail[0][:200]})")
-    return held_out.evaluation_of(answer)
 
 
 def classify(trace: Trace, result: sandbox.Result) -> tuple[Status, str | None]:

@@ -1,7 +1,9 @@
-"""One held-out evaluator per batch worker (grader/held_out.py, grader.evaluate --serve): the scores equal
-the one-shot evaluator's, one service serves every submission, a service that dies costs one answer and is
-replaced, and nothing a model's child process does reaches the service's stream or outlives its request."""
+"""Held-out evaluation (grader/held_out.py, grader.evaluate): one evaluator per batch worker scores as the
+one-shot evaluator does, a service that dies costs one answer and is replaced, the score is the host's (from
+predictions and labels the evaluator never sees), an answer counts only from the evaluator's own channel and
+a clean exit, and nothing a model's child process does reaches the stream or outlives its request."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import held_out, sandbox
 from grader.grade import Grader, Options
 from grader.report import Status
 from test_sandbox import BACKENDS, leftover_processes, require
@@ -79,5 +82,65 @@ def crashes():
     os._exit(3)
 
 for work in (hostile, crashes):
-    print(json.dumps(evaluate._in_child(work, isolated=False)), flush=True)
+    print(json.dumps(evaluate.in_child(work, isolated=False)), flush=True)
 """
+
+
+def test_in_its_own_sandbox_nothing_a_child_did_survives_it(tmp_path):
+    """A pid namespace of its own, as each backend gives the evaluator: a process hopping to new pids, a fork
+    bomb and files in the writable folders are all gone when in_child returns."""
+    require("process")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", ISOLATED, str(scratch)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ['{"made": true}', "[]", "[]"]
+
+
+ISOLATED = r"""
+import json, os, sys, time
+from grader import evaluate
+evaluate.SCRATCH = (sys.argv[1],)
+
+def leaves_everything():
+    with open(os.path.join(sys.argv[1], "json.py"), "w") as fh:
+        fh.write("planted = True")
+    if os.fork() == 0:  # a process that hops to a new pid every fork, and a fork bomb
+        os.setsid()
+        for _ in range(200):
+            if os.fork():
+                os._exit(0)
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                time.sleep(0.01)
+    time.sleep(0.2)
+    return {"made": True}
+
+print(json.dumps(evaluate.in_child(leaves_everything, isolated=True)))
+print(evaluate._others())
+print(os.listdir(sys.argv[1]))
+"""
+
+
+def test_the_score_is_the_hosts_from_the_predictions_and_the_labels():
+    truth = bytes([0, 1, 2, 3, 3])
+    answer = {"predictions": base64.b64encode(bytes([0, 1, 2, 10, 4])).decode(), "examples": 5, "seconds": 0.1}
+    ev = held_out.evaluation_of(answer, truth)
+    assert ev.accuracy == 3 / 5 and ev.examples == 5
+    assert ev.confusion[3][4] == 1 and sum(map(sum, ev.confusion)) == 4  # a prediction past the digits: no cell
+    for forged in ({**answer, "accuracy": 1.0}, {**answer, "predictions": "AAAA"}, {**answer, "examples": True}):
+        assert held_out.evaluation_of(forged, truth).accuracy is None
+
+
+@pytest.mark.parametrize("stdout, code, ok", [
+    (b'{"predictions": "", "examples": 0, "seconds": 0}\n', 0, True),
+    (b'{"predictions": "", "examples": 0, "seconds": 0}\n', -9, False),  # printed, then killed
+    (b'{"accuracy": 1.0}\n{"predictions": "", "examples": 0, "seconds": 0}\n', 0, False),  # a line before it
+    (b'{"accuracy": 1.0, "x": {"predictions": "", "examples": 0, "seconds": 0}}\n', 0, True),  # one object: read as one
+])
+def test_a_one_shot_answer_counts_only_as_all_of_a_clean_exits_stdout(stdout, code, ok):
+    answer = held_out.one_shot_answer(sandbox.Result(stdout, b"", code, 1.0))
+    assert ("error" not in answer) == ok

@@ -63,7 +63,7 @@ def test_the_evaluator_replays_exactly_what_the_harness_sliced(model):
         assert torch.equal(program(x), Replayed(net).eval()(x))
 
 
-def test_export_writes_the_tape_and_falls_back_to_torch_export_for_what_it_cannot_carry():
+def test_export_writes_the_tape_and_nothing_else_for_what_it_cannot_carry():
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10))
     net = sliced_net(model, torch.rand(8, 1, 28, 28))
     raw = (torch.rand(20, 28, 28) * 255).to(torch.uint8)
@@ -75,7 +75,27 @@ def test_export_writes_the_tape_and_falls_back_to_torch_export_for_what_it_canno
     with pytest.raises(portable.Unportable):
         portable.dumps(net.steps, net.logits)
     facts, blob, fmt = network.export(Replayed(net), prep, raw, 8, net)
-    assert fmt == "export" and blob is not None and facts["export_matches"]
+    assert blob is None and fmt == "" and "cannot be carried as data" in facts["export_error"]
+
+
+class ScriptedNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 32), nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def test_a_scripted_module_travels_as_the_tape_of_its_frozen_graph():
+    module = torch.jit.script(ScriptedNet())
+    raw = (torch.rand(20, 28, 28) * 255).to(torch.uint8)
+    prep = {"scale": 2.0, "shift": -1.0, "shape": [1, 28, 28], "dtype": "float32"}
+    facts, blob, fmt = network.export(module, prep, raw, 8, network.Scripted(module))
+    assert fmt == "tape" and facts["export_matches"]
+    x = network.probe_batch(raw, prep, 8)
+    with torch.no_grad():
+        assert torch.equal(portable.loads(blob)(x), module(x))
 
 
 def forged(calls, tensors=()) -> bytes:
@@ -108,3 +128,26 @@ def test_a_forged_artifact_cannot_smuggle_objects_in_its_tensors_or_values():
     with pytest.raises(ValueError, match="unknown value tag"):
         portable.loads(forged([{"entry": 0, "fn": ["torch", "relu"], "args": {"tuple": [{"callable": "os.system"}]},
                                 "kwargs": {"dict": {}}}]))
+
+
+class Views(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 32), nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.view(-1, 784))))
+
+
+def test_a_module_probed_after_the_run_travels_as_its_tape_fed_the_modules_input():
+    from grader.harness.model import probe_module
+
+    module = Views()
+    raw = (torch.rand(20, 28, 28) * 255).to(torch.uint8)
+    prep = {"scale": 2.0, "shift": -1.0, "shape": [1, 28, 28], "dtype": "float32"}
+    probed = network.Probed(probe_module(module, prep["shape"], batch=8), prep["shape"])
+    facts, blob, fmt = network.export(module, prep, raw, 8, probed)
+    assert fmt == "tape" and facts["export_matches"]
+    x = network.probe_batch(raw, prep, 8)
+    with torch.no_grad():
+        assert torch.equal(portable.loads(blob)(x), module(x))

@@ -239,7 +239,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
 
     t = time.monotonic()
     inst.optimizer_summaries()
-    facts, blob = final_model(inst, served, tape_export=fast)
+    facts, blob = final_model(inst, served)
     rec.emit("model", force=True, **facts)
     if blob is not None:
         rec.emit("artifact", force=True, name="model.bin", b64=network.encode(blob))
@@ -270,7 +270,7 @@ def _built_model():
     return best, NeverCalled, 0.0
 
 
-def final_model(inst, served, tape_export: bool = True) -> tuple[dict, bytes | None]:
+def final_model(inst, served) -> tuple[dict, bytes | None]:
     """The trained network (see harness/model.py), what it is, and its export for held-out evaluation."""
     import torch
 
@@ -318,13 +318,31 @@ def final_model(inst, served, tape_export: bool = True) -> tuple[dict, bytes | N
     facts["preprocess"] = prep
     batch = max(1, min(int(inputs.shape[0]), 1024))
     facts["batch"] = batch
-    more, blob, fmt = network.export(module, prep, served.eval[0], batch,
-                                     net if tape_export and isinstance(module, network.Replayed) else None)
+    more, blob, fmt = network.export(module, prep, served.eval[0], batch, _tape_of(module, net, prep, batch))
     facts.update(more, format=fmt)
     if blob is not None and len(blob) > network.MAX_ARTIFACT_BYTES:
         facts["export_error"] = f"the exported model is {len(blob) >> 20} MB, over the limit"
         blob = None
     return facts, blob
+
+
+def _tape_of(module, net, prep: dict, batch: int):
+    """The torch calls that rebuild the network for the evaluator, at the evaluation's batch size: the traced
+    step's, a scripted module's graph, or a module's own, probed from its input; None where there are none."""
+    import torch
+
+    from grader.harness import model as watch
+    from grader.harness import network
+
+    if isinstance(module, network.Replayed):
+        return net
+    try:
+        if isinstance(module, torch.jit.ScriptModule):
+            return network.Scripted(module)
+        probed = watch.probe_module(module, prep["shape"], batch=batch)
+        return network.Probed(probed, prep["shape"]) if probed is not None else None
+    except Exception:  # network.export reports that nothing carries it
+        return None
 
 
 if __name__ == "__main__":

@@ -79,8 +79,9 @@ class ModelWatch:
         return best, (best_key[0] if best_key else 0)
 
 
-def probe_module(module: nn.Module, sample_shape: list[int] | None):
-    """Run a built (maybe never trained) module on an MNIST-shaped input under a tape; returns the Network."""
+def probe_module(module: nn.Module, sample_shape: list[int] | None, batch: int = 2):
+    """Run a built (maybe never trained) module on an MNIST-shaped input under a tape; returns the Network.
+    `batch`: the batch size the tape is recorded at (a recorded `x.view(x.size(0), -1)` keeps it)."""
     params = {id(p) for p in module.parameters()}
     shapes = [sample_shape] if sample_shape else []
     shapes += [[1, 28, 28], [784], [28, 28]]
@@ -88,7 +89,7 @@ def probe_module(module: nn.Module, sample_shape: list[int] | None):
     module.eval()
     try:
         for shape in shapes:
-            x = torch.rand(2, *shape)
+            x = torch.rand(batch, *shape)
             tape = Tape()
             try:
                 with tape, torch.no_grad():

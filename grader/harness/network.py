@@ -14,7 +14,6 @@ inside forward(): none of them moves the fit.
 from __future__ import annotations
 
 import base64
-import io
 
 import torch
 from torch import nn
@@ -206,45 +205,95 @@ def probe_batch(raw_images: torch.Tensor, prep: dict, batch: int) -> torch.Tenso
 
 
 def export(module: nn.Module, prep: dict, raw_images: torch.Tensor, batch: int,
-           net: Network | None = None) -> tuple[dict, bytes | None, str]:
-    """(facts, serialized program, format): the tape as data (see portable.py) for a sliced network that it
-    can carry, else torch.export, or TorchScript for a scripted model."""
+           net=None) -> tuple[dict, bytes | None, str]:
+    """(facts, serialized program, format): the network's tape as data (see portable.py), checked to compute
+    what the module computes. There is no other format: a network the tape cannot carry is not exported,
+    because the evaluator never runs a program of the submission's making (the learns check says so)."""
     facts: dict = {}
     try:
         module.eval()
         module.to("cpu")
         x = probe_batch(raw_images, prep, batch)
-        if net is not None:
-            blob = _portable(net, module, x)
-            if blob is not None:
-                facts["export_matches"] = True
-                return facts, blob, portable.FORMAT
-        buf = io.BytesIO()
-        if isinstance(module, torch.jit.ScriptModule):
-            torch.jit.save(module, buf)
-            return facts, buf.getvalue(), "torchscript"
-        program = torch.export.export(module, (x,))
+        if net is None:
+            raise portable.Unportable("no recorded torch calls rebuild it")
+        blob = portable.dumps(net.steps, net.logits)
         with torch.no_grad():
-            facts["export_matches"] = bool(torch.allclose(program.module()(x).float(), module(x).float(),
-                                                          atol=1e-4, rtol=1e-4))
-        torch.export.save(program, buf)
-        return facts, buf.getvalue(), "export"
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        facts["export_error"] = f"{type(exc).__name__}: {first}"
+            if not torch.equal(portable.loads(blob)(x).float(), module(x).float()):
+                raise portable.Unportable("its recorded torch calls do not compute what it computes")
+        facts["export_matches"] = True
+        return facts, blob, portable.FORMAT
+    except Exception as exc:  # Unportable, or a call that only works on the original device
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        facts["export_error"] = f"the network cannot be carried as data ({first}), and the grader runs no " \
+                                "program of a submission's making beside the test set"
         return facts, None, ""
 
 
-def _portable(net: Network, module: nn.Module, x: torch.Tensor) -> bytes | None:
-    """The tape artifact, if it carries this network and, read back as the evaluator reads it, computes
-    what the module computes; None sends the network through torch.export instead."""
-    try:
-        blob = portable.dumps(net.steps, net.logits)
-        with torch.no_grad():
-            same = torch.equal(portable.loads(blob)(x).float(), module(x).float())
-    except Exception:  # Unportable, or a call that only works on the original device
-        return None
-    return blob if same else None
+class Probed:
+    """A module's probed tape, fed what the module is fed: the slice starts at the first layer's data operand,
+    so a reshape of the module's input to that operand's shape goes first (a `view(-1, 784)` in forward).
+    network.export checks that the whole computes what the module computes."""
+
+    def __init__(self, net: Network, module_input_shape: list[int]):
+        self.logits = net.logits
+        self.steps = list(net.steps)
+        sliced_shape = list(net.input.shape[1:])
+        if sliced_shape != list(module_input_shape):
+            start = Ref(-1, 0)
+            self.steps = [(-1, torch.reshape, (INPUT, [-1, *sliced_shape]), {})] + \
+                [(idx, func, _swap_input(args, start), _swap_input(kwargs, start)) for idx, func, args, kwargs in net.steps]
+
+
+def _swap_input(value, ref):
+    if isinstance(value, str) and value == INPUT:
+        return ref
+    if isinstance(value, (list, tuple)):
+        return type(value)(_swap_input(v, ref) for v in value)
+    if isinstance(value, dict):
+        return {k: _swap_input(v, ref) for k, v in value.items()}
+    return value
+
+
+class Scripted:
+    """A TorchScript module's frozen graph as tape steps (parameters folded in as constants, branches on
+    constants folded away): aten calls on constants and the input, each by its public torch name."""
+
+    def __init__(self, module: torch.jit.ScriptModule):
+        graph = torch.jit.freeze(module.eval()).graph
+        inputs = list(graph.inputs())
+        if len(inputs) != 2:
+            raise portable.Unportable(f"a scripted forward with {len(inputs) - 1} inputs")
+        env: dict[str, object] = {inputs[1].debugName(): INPUT}
+        self.steps = []
+        for idx, node in enumerate(graph.nodes()):
+            outs, kind = list(node.outputs()), node.kind()
+            if kind == "prim::Constant":
+                env[outs[0].debugName()] = outs[0].toIValue()
+            elif kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+                items = [env[v.debugName()] for v in node.inputs()]
+                env[outs[0].debugName()] = items if kind == "prim::ListConstruct" else tuple(items)
+            elif kind.startswith("aten::"):
+                schema = torch._C.parse_schema(node.schema())
+                values = [env[v.debugName()] for v in node.inputs()]
+                args = tuple(v for a, v in zip(schema.arguments, values) if not a.kwarg_only)
+                kwargs = {a.name: v for a, v in zip(schema.arguments, values) if a.kwarg_only}
+                self.steps.append((idx, _aten(kind[len("aten::"):]), args, kwargs))
+                env.update((o.debugName(), Ref(idx, slot)) for slot, o in enumerate(outs))
+            else:
+                raise portable.Unportable(f"TorchScript node {kind}")
+        out = env[list(graph.outputs())[0].debugName()]
+        out = out[0] if isinstance(out, tuple) else out
+        if not isinstance(out, Ref):
+            raise portable.Unportable("a scripted forward whose output is not computed from its input")
+        self.logits = (out.entry, out.slot)
+
+
+def _aten(name: str):
+    """The public torch function an aten op is called by (portable.func_ref checks it is allowed)."""
+    for space in (torch, torch._C._nn, torch.nn.functional, torch.special, torch.linalg, torch.fft, torch.Tensor):
+        if callable(getattr(space, name, None)):
+            return getattr(space, name)
+    raise portable.Unportable(f"TorchScript op aten::{name}")
 
 
 def encode(blob: bytes) -> str:

@@ -1,15 +1,16 @@
-"""The sliced network as data, for held-out evaluation without torch.export.
+"""The sliced network as data: the only form in which a model reaches the held-out evaluator.
 
-torch.export costs the harness ~2 s of every check (importing torch._dynamo, then tracing), yet the tape
-already holds the network as a list of torch calls. This module writes that list as JSON (each call named by
-its namespace and name, each argument a tagged value) plus the constants as tensors, and the evaluator
-replays it with the same `run_steps` the harness uses to judge the network.
+The tape already holds the network as a list of torch calls. This module writes that list as JSON (each call
+named by its namespace and name, each argument a tagged value) plus the constants as tensors, and the
+evaluator replays it with the same `run_steps` the harness uses to judge the network.
 
 The artifact comes out of a process the submission controlled, so the reader trusts nothing in it: calls
 resolve only to public tensor functions of a few torch namespaces (never file, seed or global-state
 functions), values are plain data (no callables, no objects), and tensors load with torch's weights-only
-unpickler. Anything the writer cannot express this way raises Unportable, and the harness exports with
-torch.export as before.
+unpickler. Replayed, it can only compute tensors from the test images it is given: it cannot read files,
+write output, start processes or reach the evaluator's Python objects. Anything the writer cannot express
+this way raises Unportable, and the network is not evaluated ("could not evaluate"): no pickle, TorchScript
+or torch.export archive, which are programs, is ever loaded beside the test set.
 
 Layout: MAGIC, the header's length (8 bytes, big-endian), the JSON header, then torch.save of the tensors.
 """
