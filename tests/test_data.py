@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_tiny_mnist
+from tiny_mnist import write_tiny_mnist
 
 from grader import data
 from grader.harness import idx

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 import torch
-from conftest import write_tiny_mnist
+from tiny_mnist import write_tiny_mnist
 
 from grader import submission
 from grader.grade import Grader, Options

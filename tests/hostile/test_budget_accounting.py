@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import hostile
+from test_sandbox import hostile
 from grader.harness.cpu import cgroup_seconds
 from grader.report import Status
 from grader.sandbox.process import Cgroup, _watch_cpu

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import hostile
+from test_sandbox import hostile
 from grader.grade import CONFIRM_CPU_MULTIPLE, confirmation_limits
 from grader.report import Status
 from grader.rubric import Limits
