@@ -176,7 +176,7 @@ class Grader:
             script = tmp / _script_name(sub.path)
             script.write_text(sub.source, encoding="utf-8")
             spec = tmp / "spec.json"
-            spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full)))
+            spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full) | {"cells": sub.cell_starts}))
             inputs = {script.name: script, "spec.json": spec}
             if not self.backend.baked("train-images"):
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
