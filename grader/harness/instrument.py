@@ -68,5 +68,5 @@ class Instrumentation(DataWatch, LossWatch, OptimizerWatch, ForwardWatch):
         self.capture.on_idle = self.rec.flush_stale
 
     # ------------------------------------------------------------------ output
-    def _on_line(self, stream: str, text: str, end: str) -> None:
-        self.rec.emit("line", drain=False, s=stream, text=text[:LINE_CHARS], end=end)
+    def _on_line(self, stream: str, text: str, end: str, row: int) -> None:
+        self.rec.emit("line", drain=False, s=stream, text=text[:LINE_CHARS], end=end, row=row)
