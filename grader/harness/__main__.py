@@ -165,7 +165,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
 
     with os.fdopen(key_fd, "r") as key_pipe:
         key = key_pipe.read()
-    rec = Recorder(trace_fd, key)
+    rec = Recorder(trace_fd, key, batch=bool(spec.get("batch_trace", True)))
     os._exit = _flushing_exit(rec, os._exit)
     signal.signal(signal.SIGUSR1, _on_deadline)
     t = time.monotonic()
@@ -205,7 +205,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
     rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))
 
     t = time.monotonic()
-    inst.install_output()
+    inst.install_output(spec.get("pipe_bytes"))
     hidden = _hide_grader_modules()
     script = _writable_copy(spec["submission"], spec["workdir"])
     _deadline["script"] = script

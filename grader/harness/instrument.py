@@ -61,8 +61,8 @@ class Instrumentation(DataWatch, LossWatch, OptimizerWatch, ForwardWatch):
         nn.modules.module.register_module_forward_pre_hook(self._pre_forward)
         nn.modules.module.register_module_forward_hook(self._post_forward, always_call=True)
 
-    def install_output(self) -> None:
-        self.capture = FdCapture(self._on_line)
+    def install_output(self, pipe_bytes: int | None = None) -> None:
+        self.capture = FdCapture(self._on_line, pipe_bytes)
         self.capture.start()
         self.rec.before = self.capture.drain
         self.capture.on_idle = self.rec.flush_stale

@@ -84,8 +84,9 @@ class LineSplitter:
 
 
 class FdCapture:
-    def __init__(self, on_line):
+    def __init__(self, on_line, pipe_bytes: int | None = None):
         self.on_line = on_line  # (stream "o"|"e", text, end, row)
+        self.pipe_bytes = pipe_bytes  # a smaller pipe than the kernel's 64 KiB (for the test under load)
         self.lock = threading.RLock()
         self.streams: dict[str, tuple[int, int, LineSplitter]] = {}  # tag -> (pipe read end, saved fd, splitter)
         self.pid = os.getpid()
@@ -100,6 +101,8 @@ class FdCapture:
             saved = os.dup(fd)
             os.set_inheritable(saved, False)
             r, w = os.pipe()
+            if self.pipe_bytes:
+                fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, self.pipe_bytes)
             fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
             os.dup2(w, fd)
             os.close(w)
