@@ -36,7 +36,10 @@ def run(tmp_path, monkeypatch):
             raise
         return namespace
 
-    return run_cells
+    yield run_cells
+    for name in ("IPython", "IPython.display", "tqdm.notebook"):  # the stand-ins stay out of other tests
+        if getattr(sys.modules.get(name), "__doc__", "") and sys.modules[name].__doc__.startswith("grader stand-in"):
+            del sys.modules[name]
 
 
 def _submission(folder, cells) -> submission.Submission:
@@ -84,3 +87,10 @@ def test_what_needs_a_running_kernel_says_so(run):
         run("x = 1", "shell = get_ipython()\nshell.kernel.do_shutdown(False)")
     assert info.value.where == "cell 2, line 2"
     assert getattr(notebook.Shell({}), "config", None) is None  # hasattr-style probes (tqdm.auto) just see "no"
+
+
+def test_tqdms_notebook_bar_is_its_text_bar(run, capsys):
+    run("from tqdm.notebook import tqdm, trange\nbar = tqdm(range(3))\nfor i in bar:\n    bar.set_postfix(loss=0.25)\n"
+        "print(type(bar).__module__, list(trange(2)))")
+    out = capsys.readouterr()
+    assert out.out == "tqdm.std [0, 1]\n" and "loss=0.25" in out.err

@@ -125,7 +125,8 @@ def install(namespace: dict) -> None:
 
 class StandIns:
     """Imports of these module names get the stand-ins (in every sandbox, whether IPython is installed or not),
-    and only when the notebook imports them: nothing else sees an `IPython` module it did not ask for."""
+    and only when the notebook imports them: nothing else sees an `IPython` module it did not ask for. And
+    `tqdm.notebook`, whose widget bar needs Jupyter's ipywidgets, is tqdm's text bar, showing the same."""
 
     def __init__(self, modules: dict):
         self.modules = modules
@@ -133,9 +134,16 @@ class StandIns:
     def find_spec(self, name, path=None, target=None):
         from importlib.util import spec_from_loader
 
-        return spec_from_loader(name, self) if name in self.modules else None
+        return spec_from_loader(name, self) if name in self.modules or name == "tqdm.notebook" else None
 
     def create_module(self, spec):
+        if spec.name == "tqdm.notebook":
+            from tqdm import std
+
+            text_bar = types.ModuleType(spec.name, "grader stand-in: tqdm's text bar for the notebook widget")
+            text_bar.tqdm = text_bar.tqdm_notebook = std.tqdm
+            text_bar.trange = text_bar.tnrange = std.trange
+            return text_bar
         return self.modules[spec.name]
 
     def exec_module(self, module) -> None:
