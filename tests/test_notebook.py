@@ -56,7 +56,8 @@ def test_a_cells_last_expression_is_shown_and_kept_in_underscore_and_out(run, ca
 
 def test_top_level_await_runs_in_one_event_loop(run, capsys):
     run("import asyncio\nfor epoch in range(3):\n    await asyncio.sleep(0)\n    print('epoch', epoch)",
-        "await asyncio.sleep(0)\nloop = asyncio.get_running_loop()", "await asyncio.sleep(0)\nasyncio.get_running_loop() is loop")
+        "await asyncio.sleep(0)\nloop = asyncio.get_running_loop()",
+        "await asyncio.sleep(0)\nasyncio.get_running_loop() is loop")
     assert capsys.readouterr().out.split() == ["epoch", "0", "epoch", "1", "epoch", "2", "True"]
 
 

@@ -7,10 +7,11 @@ so magics and `!shell` lines arrive as calls on get_ipython(). Here:
 - a cell ending in an expression shows its value (unless the line ends in `;`) and keeps it in `_`, `__`,
   `___`, `Out[n]` and `_n`, as IPython's display hook does;
 - `display()`, and `get_ipython()` whose magics either do what they would (`%time`/`%timeit`/`%prun` run
-  their statement once, printing no timings, `%env` sets a variable, `%%writefile` writes its file) or nothing (`%matplotlib`, `%pip`,
-  `!shell`, `x?`); anything else on it raises NotInJupyter, which says so;
+  their statement once, printing no timings; `%env` sets a variable; `%%writefile` writes its file) or
+  nothing (`%matplotlib`, `%pip`, `!shell`, `x?`); anything else on it raises NotInJupyter, which says so;
 - `IPython` and `IPython.display` import as small stand-ins, the same in every sandbox; their get_ipython()
-  answers None, as outside a shell, so libraries that look for a kernel run as under plain Python.
+  answers None, as outside a shell, so libraries that look for a kernel run as under plain Python;
+  `tqdm.notebook` is tqdm's text bar.
 """
 
 from __future__ import annotations
