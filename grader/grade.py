@@ -61,6 +61,10 @@ class Options:
     # torch._dynamo deferred. Off: torchvision's per-image path, dynamo imported as usual; for the test that
     # shows both give every example the same verdict (both export the network as its tape, the only format)
     fast_path: bool = True
+    # how the harness moves what it sees, which must not change a verdict (tests/test_e2e.py, under load):
+    # trace events written in batches (off: each at once), and the size of the pipes that capture the output
+    batch_trace: bool = True
+    pipe_bytes: int | None = None
     # one held-out evaluator kept running for all the submissions this Grader grades (a batch worker)
     evaluator_service: bool = False
     # harnesses forked from a worker that has imported torch once (harness/zygote.py), where the backend can
@@ -197,7 +201,7 @@ class Grader:
             script = tmp / _script_name(sub.path)
             script.write_text(sub.source, encoding="utf-8")
             spec = tmp / "spec.json"
-            spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full)))
+            spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full) | {"cells": sub.cell_starts}))
             inputs = {script.name: script, "spec.json": spec}
             if not self.backend.baked("train-images"):
                 inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
@@ -259,6 +263,7 @@ class Grader:
             "cpu_timeout_s": limits.timeout_s * self.threads,
             "timeout_s": limits.timeout_s * limits.wall_factor,
             "grace_s": limits.grace_s, "full_size": full, "fast_path": self.options.fast_path,
+            "batch_trace": self.options.batch_trace, "pipe_bytes": self.options.pipe_bytes,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
         }
 

@@ -1,11 +1,14 @@
 """Reading a submission: a .py file or a Jupyter notebook, turned into one Python script.
 
-Notebooks: code cells in order; IPython magics (`%...`) and shell lines (`!...`) are replaced by `pass` so
-line numbers and indentation stay valid, and each is listed as a warning. Errors are reported by cell.
+Notebooks: code cells in order, each transformed by IPython's own input transformer (magics, `!shell`, `x?`
+become calls on get_ipython(), which the harness stands in for; see harness/notebook.py), each rewritten line
+listed as a warning. Errors are reported by cell and line of the cell.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import json
 import re
@@ -13,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_BYTES = {"python": 2 * 2**20, "notebook": 64 * 2**20}  # notebooks carry their outputs (plots as base64)
-# cell magics whose body is still Python; any other %% cell (bash, writefile, html ...) is dropped whole
+# cell magics whose body is still Python and runs as the cell; any other %% cell (bash, writefile, html ...) is
+# IPython's run_cell_magic call, which the harness's stand-in answers (%%writefile writes, the rest do nothing)
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
 
@@ -30,6 +34,13 @@ class Submission:
     source: str  # the Python script that runs
     cells: list[tuple[int, int]] | None = None  # script line i+1 -> (code cell number, line in cell)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cell_starts(self) -> list[int] | None:
+        """The script line each code cell starts on (a notebook's), for the harness to run them one by one."""
+        if not self.cells:
+            return None
+        return [n for n, (cell, _) in enumerate(self.cells, start=1) if n == 1 or self.cells[n - 2][0] != cell]
 
     @property
     def name(self) -> str:
@@ -93,21 +104,58 @@ def notebook_to_script(text: str) -> tuple[str, list[tuple[int, int]], list[str]
         code_no += 1
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
-        cell_lines = src.splitlines()
-        magic = re.match(r"\s*%%(\w+)", cell_lines[0]) if cell_lines else None
-        drop_cell = magic is not None and magic.group(1) not in PYTHON_CELL_MAGICS
-        if drop_cell:
-            warnings.append(f"cell {code_no}: dropped a %%{magic.group(1)} cell (not Python)")
-        for n, line in enumerate(cell_lines, start=1):
-            stripped = line.lstrip()
-            if drop_cell or stripped.startswith(("%", "!")):
-                if stripped and not drop_cell:
-                    warnings.append(f"cell {code_no}, line {n}: dropped '{stripped[:80]}' (IPython/shell syntax)")
-                line = line[: len(line) - len(stripped)] + "pass"
-            lines.append(line)
-            where.append((code_no, n))
-        lines.append("")
-        where.append((code_no, len(cell_lines) + 1))
-    if not any(line.strip() and line.strip() != "pass" for line in lines):
+        cell_lines, cell_where, cell_warnings = _cell_as_python(src, code_no)
+        lines += cell_lines + [""]
+        where += cell_where + [(code_no, len(src.splitlines()) + 1)]
+        warnings += cell_warnings
+    if not any(line.strip() for line in lines):
         raise InvalidSubmission("the notebook has no code cells with code in them")
     return "\n".join(lines) + "\n", where, warnings
+
+
+def _cell_as_python(src: str, cell_no: int) -> tuple[list[str], list[tuple[int, int]], list[str]]:
+    """One code cell as IPython runs it: IPython's own input transformer turns magics, `!shell` lines and `x?`
+    help into calls on get_ipython() (the harness provides a stand-in), recognising them only where IPython
+    does: at the start of a logical line, so `% (a, b)` continuing a bracket is still the modulo operator.
+    Returns the Python lines, each one's (cell, line in cell), and a warning per line IPython rewrote."""
+    original = src.splitlines()
+    body, offset = src, 0
+    magic = re.match(r"\s*%%(\w+)", original[0]) if original else None
+    if magic and magic.group(1) in PYTHON_CELL_MAGICS:  # the body runs as the cell's code (timed, captured ...)
+        body, offset = "\n".join(original[1:]), 1
+        warnings = [f"cell {cell_no}: %%{magic.group(1)} runs its cell as plain Python"]
+    else:
+        warnings = []
+    try:
+        python = _transformer().transform_cell(body).splitlines()
+    except Exception:  # noqa: BLE001 - IPython could not read it: Python's own error will say where
+        python = body.splitlines()
+    source = original[offset:]
+    where = []
+    for j, i in enumerate(_line_map(source, python)):
+        where.append((cell_no, i + 1 + offset))
+        if python[j].strip() != (source[i].strip() if i < len(source) else ""):
+            warnings.append(f"cell {cell_no}, line {i + 1 + offset}: '{source[i].strip()[:80]}' is IPython syntax: "
+                            f"it runs as `{python[j].strip()[:100]}`")
+    if offset:
+        python, where = [""] + python, [(cell_no, 1)] + where
+    return python, where, warnings
+
+
+def _line_map(before: list[str], after: list[str]) -> list[int]:
+    """For each line IPython's transformer produced, the index of the cell line it came from (it may drop
+    leading blank lines, dedent, and join a magic's continued lines into one)."""
+    blocks = difflib.SequenceMatcher(None, [x.strip() for x in before], [x.strip() for x in after],
+                                     autojunk=False).get_opcodes()
+    out = [0] * len(after)
+    for _, i1, i2, j1, j2 in blocks:
+        for j in range(j1, j2):
+            out[j] = min(i1 + (j - j1), max(i2 - 1, i1), max(len(before) - 1, 0))
+    return out
+
+
+@functools.cache
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager  # only notebooks pay for IPython's import
+
+    return TransformerManager()

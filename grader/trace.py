@@ -271,15 +271,15 @@ class Trace:
             return
         owner = {b["i"]: ep for ep in epochs for b in ep.backwards}
         k, done = 0, [0] * len(epochs)
+        unfinished: dict = {}  # stream -> (text, epoch index or -1) of its line still being written
         for ev in self.events:
             i = ev.get("i", 0)
-            if i < epochs[0].opens:
-                continue
             while k + 1 < len(epochs) and i >= epochs[k + 1].opens:
                 k += 1
-            if owner.get(i) is epochs[k]:
+            here = k if i >= epochs[0].opens else -1
+            if here >= 0 and owner.get(i) is epochs[k]:
                 done[k] += 1
-            elif ev.get("e") == "line":
+            elif ev.get("e") == "line" and not _written_earlier(ev, unfinished, here) and here >= 0:
                 epochs[k].lines.append((ev, done[k]))
 
     # ---------------------------------------------------------------- what the run looked like
@@ -329,3 +329,14 @@ def as_terminal_shows(text: str) -> str:
         parts = [p for p in line.split("\r") if p]
         lines.append(parts[-1] if parts else "")
     return "\n".join(lines)
+
+
+def _written_earlier(line: dict, unfinished: dict, epoch: int) -> bool:
+    """Whether this line only ends one whose text was already recorded, unfinished, in an earlier epoch (a
+    progress bar's last redraw of an epoch, ended by the next redraw): it was written there, not here. The
+    harness records a line's state when written (end ""), and again when its end arrives."""
+    stream, text, end = line.get("s"), line.get("text"), line.get("end")
+    before = unfinished.pop(stream, None)
+    if end == "":
+        unfinished[stream] = (text, epoch)
+    return before is not None and before[0] == text and before[1] < epoch

@@ -85,8 +85,8 @@ class TraceBuilder:
             self.ev("step", opt=1, changed=changed, had_grad=True, lr=0.001, device="cpu")
         return self
 
-    def line(self, text: str, end: str = "\n", stream: str = "o") -> "TraceBuilder":
-        return self.ev("line", s=stream, text=text, end=end)
+    def line(self, text: str, end: str = "\n", stream: str = "o", row: int | None = None) -> "TraceBuilder":
+        return self.ev("line", s=stream, text=text, end=end, **({} if row is None else {"row": row}))
 
     def run(self, epochs: int = 10, batches: int = 10, **kw) -> "TraceBuilder":
         """A well-behaved run: `epochs` passes, losses falling, the last batch's loss printed each epoch."""

@@ -49,19 +49,47 @@ def test_a_notebook_with_large_outputs_is_fine(tmp_path):
     assert submission.load(f).source.startswith("x = 1")
 
 
-def test_notebook_drops_magics_and_shell_lines_keeping_line_numbers(tmp_path):
+def test_notebook_cells_go_through_ipythons_transformer_keeping_line_numbers(tmp_path):
     f = tmp_path / "hw.ipynb"
     f.write_text(nb(("markdown", "title"),
                     ("code", ["!pip install torch\n", "import torch\n", "if True:\n", "    %time x = 1\n"]),
                     ("code", "%%bash\necho hi\nls"),
                     ("code", "%%time\ny = 2\nz = y + undefined_name")))
     sub = submission.load(f)
-    compile(sub.source, "hw.py", "exec")  # still valid Python
-    assert "pip install" not in sub.source and "echo hi" not in sub.source and "y = 2" in sub.source
-    assert len(sub.warnings) == 4 and "dropped a %%bash cell" in sub.warnings[2]
-    assert sub.warnings[0].startswith("cell 1, line 1: dropped '!pip install torch'")
+    compile(sub.source, "hw.py", "exec")  # valid Python
+    assert "get_ipython().system('pip install torch')" in sub.source
+    assert "    get_ipython().run_line_magic('time', 'x = 1')" in sub.source
+    assert "get_ipython().run_cell_magic('bash', '', 'echo hi\\nls\\n')" in sub.source
+    assert "\ny = 2\n" in sub.source  # a %%time cell's body runs as the cell
+    assert sub.warnings[0].startswith("cell 1, line 1: '!pip install torch' is IPython syntax: it runs as `get_ipython()")
+    assert [w[:15] for w in sub.warnings] == ["cell 1, line 1:", "cell 1, line 4:", "cell 2, line 1:", "cell 3: %%time "]
     line = next(i for i, text in enumerate(sub.source.splitlines(), 1) if "undefined_name" in text)
     assert sub.where(line) == "cell 3, line 3"
+    assert sub.cell_starts == [1, 6, 8]
+
+
+@pytest.mark.parametrize("cell", [
+    "a, b = 1, 2\nprint('%d %d'\n    % (a, b))",  # the modulo operator inside an open bracket
+    "a = 7 \\\n%2\nprint(a)",  # ... and after a backslash
+    "s = '''\n%not a magic\n!nor a shell line\n'''",  # ... and inside a string
+])
+def test_a_percent_or_bang_that_does_not_start_a_logical_line_is_python(cell):
+    src, where, warnings = submission.notebook_to_script(nb(("code", cell)))
+    assert src == cell + "\n\n" and warnings == []
+    assert where == [(1, n) for n in range(1, cell.count("\n") + 3)]
+
+
+def test_help_lookups_and_magics_at_a_logical_line_start_are_ipythons():
+    src, where, warnings = submission.notebook_to_script(nb(
+        ("code", "\n\nimport torch.nn as nn\nnn.Linear?\nnn.Linear??\nx = %env HOME\nfiles = !ls\n%time y = \\\n  3\nz = 1")))
+    lines = src.splitlines()
+    assert lines[:6] == ["import torch.nn as nn", "get_ipython().run_line_magic('pinfo', 'nn.Linear')",
+                         "get_ipython().run_line_magic('pinfo2', 'nn.Linear')",
+                         "x = get_ipython().run_line_magic('env', 'HOME')", "files = get_ipython().getoutput('ls')",
+                         "get_ipython().run_line_magic('time', 'y =    3')"]
+    # leading blank lines dropped and a continued magic joined, yet each line keeps its place in the cell
+    assert where[:7] == [(1, 3), (1, 4), (1, 5), (1, 6), (1, 7), (1, 8), (1, 10)] and lines[6] == "z = 1"
+    assert len(warnings) == 5
 
 
 def test_static_facts():

@@ -87,22 +87,32 @@ class Report:
 
 
 def _reports(ep: Epoch) -> list[Report]:
-    """The epoch's lines as a terminal shows them: a redraw (previous line on the stream ended with \\r)
-    replaces the line it redraws, so a progress bar is one report, in its final state within the epoch."""
+    """The epoch's lines as a terminal shows them: a line written on the row of an earlier one replaces it (a
+    redraw after \\r, a nested progress bar's row, a line recorded while still being written and what it
+    became), so a progress bar is one report, in its final state within the epoch."""
     reports: list[Report] = []
-    redrawing: dict[str, int] = {}
-    for ev, _ in ep.lines:
-        text, stream = ev.get("text", ""), ev.get("s")
-        report = Report(text, ev.get("i", 0), _printed_numbers(text))
-        if stream in redrawing:
-            reports[redrawing[stream]] = report
+    at: dict[tuple, int] = {}  # (stream, row) -> its report
+    for (ev, _), key in zip(ep.lines, _rows(ep.lines)):
+        report = Report(ev.get("text", ""), ev.get("i", 0), _printed_numbers(ev.get("text", "")))
+        if key in at:
+            reports[at[key]] = report
         else:
+            at[key] = len(reports)
             reports.append(report)
-        if ev.get("end", "\n") == "\r":
-            redrawing[stream] = redrawing.get(stream, len(reports) - 1)
-        else:
-            redrawing.pop(stream, None)
     return reports
+
+
+def _rows(lines: list[tuple[dict, int]]):
+    """(stream, terminal row) of each line: as the harness recorded it, or for a trace without rows, as the
+    line ends imply (a line that ended with \\r, or had not ended, is redrawn by the next)."""
+    row: dict = {}
+    for ev, _ in lines:
+        stream = ev.get("s")
+        if "row" in ev:
+            yield stream, ev["row"]
+            continue
+        yield stream, row.get(stream, 0)
+        row[stream] = row.get(stream, 0) + (ev.get("end", "\n") not in ("\r", ""))
 
 
 # ---------------------------------------------------------------- candidate statistics

@@ -18,6 +18,8 @@ import time
 import traceback
 import types
 
+from grader.harness import notebook
+
 
 class GraderTimeout(BaseException):
     """Raised in the submission at the soft deadline; a BaseException so `except Exception` won't swallow it."""
@@ -44,7 +46,7 @@ def _in_harness(frame) -> bool:
     (torch's and the standard library's frames decide nothing: either side may have called them)."""
     while frame is not None:
         code = frame.f_code
-        if code.co_filename == _deadline["script"] or code is run_submission.__code__:
+        if code.co_filename == _deadline["script"] or code is run_submission.__code__ or code is notebook.RUNS_CELL:
             return False
         if code.co_filename.startswith(HARNESS_DIR):
             return True
@@ -139,19 +141,23 @@ def _hide_grader_modules() -> dict:
     return {name: sys.modules.pop(name) for name in list(sys.modules) if name == "grader" or name.startswith("grader.")}
 
 
-def run_submission(path: str, kind: str) -> tuple[str, BaseException | None, int | None]:
+def run_submission(path: str, kind: str, cells: list[int] | None = None) -> tuple[str, BaseException | None, int | None]:
+    """Run the file as __main__; a notebook cell by cell (`cells`: the line each code cell starts on), with what
+    a kernel provides (notebook.py)."""
     with open(path, encoding="utf-8") as fh:
         source = fh.read()
     module = types.ModuleType("__main__")
     module.__file__ = path
     module.__builtins__ = builtins
-    if kind == "notebook":  # names a notebook kernel provides
-        module.display = lambda *objs, **_: print(*objs)
+    if kind == "notebook":
+        notebook.install(module.__dict__)
     sys.modules["__main__"] = module
     sys.argv = [path]
     try:
-        code = compile(source, path, "exec")
-        exec(code, module.__dict__)
+        if kind == "notebook":
+            notebook.run_cells(source, path, cells or [1], module.__dict__)
+        else:
+            exec(compile(source, path, "exec"), module.__dict__)
         return "ok", None, None
     except GraderTimeout as exc:
         return "timeout", exc, None
@@ -173,7 +179,7 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
 
     with os.fdopen(key_fd, "r") as key_pipe:
         key = key_pipe.read()
-    rec = Recorder(trace_fd, key)
+    rec = Recorder(trace_fd, key, batch=bool(spec.get("batch_trace", True)))
     os._exit = _flushing_exit(rec, os._exit)
     signal.signal(signal.SIGUSR1, _on_deadline)
     t = time.monotonic()
@@ -213,14 +219,14 @@ def run(spec: dict, trace_fd: int, key_fd: int) -> None:
     rec.emit("phase", name="data", seconds=round(time.monotonic() - t, 3))
 
     t = time.monotonic()
-    inst.install_output()
+    inst.install_output(spec.get("pipe_bytes"))
     hidden = _hide_grader_modules()
     script = _writable_copy(spec["submission"], spec["workdir"])
     _deadline["script"] = inst.script = script
     # torch's import and the data cost a cold start seconds of CPU that a warm worker's fork never pays:
     # the budget starts here, so every start gives a program the same CPU time
     rec.emit("run_start", force=True, cpu_s=round(time.process_time(), 3))  # written now, not buffered
-    outcome, exc, code = run_submission(script, spec.get("kind", "python"))
+    outcome, exc, code = run_submission(script, spec.get("kind", "python"), spec.get("cells"))
     if os.getpid() != rec.pid:  # a process the submission forked, unwinding: it must not run our epilogue
         os._exit(1 if exc is not None else 0)
     sys.modules.update(hidden)

@@ -31,7 +31,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
               "n_params", "preprocess", "batch", "export_error", "export_matches", "format"),
     "artifact": ("name", "b64"),
     # output and the end
-    "line": ("s", "text", "end"),
+    "line": ("s", "text", "end", "row"),  # end "" : not ended yet (recorded as written); row: see output.py
     "note": ("text",),
     "exception": ("type", "message", "lineno", "line", "frames"),
     "end": ("outcome", "exit_code", "dropped", "seconds", "at"),

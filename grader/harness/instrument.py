@@ -61,12 +61,12 @@ class Instrumentation(DataWatch, LossWatch, OptimizerWatch, ForwardWatch):
         nn.modules.module.register_module_forward_pre_hook(self._pre_forward)
         nn.modules.module.register_module_forward_hook(self._post_forward, always_call=True)
 
-    def install_output(self) -> None:
-        self.capture = FdCapture(self._on_line)
+    def install_output(self, pipe_bytes: int | None = None) -> None:
+        self.capture = FdCapture(self._on_line, pipe_bytes)
         self.capture.start()
         self.rec.before = self.capture.drain
         self.capture.on_idle = self.rec.flush_stale
 
     # ------------------------------------------------------------------ output
-    def _on_line(self, stream: str, text: str, end: str) -> None:
-        self.rec.emit("line", drain=False, s=stream, text=text[:LINE_CHARS], end=end)
+    def _on_line(self, stream: str, text: str, end: str, row: int) -> None:
+        self.rec.emit("line", drain=False, s=stream, text=text[:LINE_CHARS], end=end, row=row)
