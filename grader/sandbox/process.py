@@ -346,12 +346,11 @@ def _watch_cpu(cgroup: Cgroup, limit_s: float, done: threading.Event, over: thre
     Past RLIMIT_CPU's figure (the budget and grace on every core, plus a minute), kill everything in it."""
     while not done.wait(1.0):
         try:
-            used = cgroup.cpu_seconds()
-        except OSError:
-            return
-        if used > limit_s:
-            over.set()
-            cgroup.kill_all()
+            if cgroup.cpu_seconds() > limit_s:
+                over.set()
+                cgroup.kill_all()
+                return
+        except OSError:  # the job ended and its cgroup is gone: nothing left to kill
             return
 
 
