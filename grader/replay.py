@@ -103,6 +103,10 @@ def verify(trace: Trace, pool, labels, rng=None) -> Verification:
                                 "record the harness writes of that step")
     else:
         out.notes.append(f"the trace lost {lost} events, so records were not matched to their place in it")
+    too_large = _too_large_to_record(trace, records)
+    if too_large:  # an honest network over the cap: what the trace says stands, unverified, and says so
+        out.notes.append(too_large)
+        records = [r for r in records if r.get("tensors")]
     if not records:
         out.notes.append("no training step was written down (no optimizer step followed a recorded backward pass)")
         return out
@@ -120,6 +124,27 @@ def verify(trace: Trace, pool, labels, rng=None) -> Verification:
         if step.get("loss") is not None:
             out.losses[rec["backward"]] = step["loss"]
     return out
+
+
+def _too_large_to_record(trace: Trace, records: list[dict]) -> str | None:
+    """Why no step could be written down, when the reason is true: the harness writes down at most
+    evidence.MAX_ELEMENTS parameters, and the network the run exported (data, whose size the submission cannot
+    fake without training that network) is larger. A claim the exported network does not bear out is a
+    forgery like any other missing record (see _replay)."""
+    from grader.harness.evidence import MAX_ELEMENTS
+
+    if not any(not r.get("tensors") and "too many to write down" in str(r.get("why")) for r in records):
+        return None
+    try:
+        from grader.harness import portable
+
+        size = sum(t.numel() for t in portable.loads(trace.artifact or b"").tensors)
+    except Exception:  # noqa: BLE001 - no exported network, or not one that can be read: nothing bears it out
+        return None
+    if size <= MAX_ELEMENTS:
+        return None
+    return (f"the exported network has {size:,} parameters, more than the {MAX_ELEMENTS:,} the harness writes "
+            "down, so its training steps could not be replayed: what the trace says of them is not verified")
 
 
 def adopt_losses(trace: Trace, verification: Verification) -> None:

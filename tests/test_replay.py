@@ -11,6 +11,7 @@ from builders import TraceBuilder
 from torch import nn
 
 from grader import replay
+from grader.harness import evidence, portable
 from grader.harness.evidence import Forward, StepEvidence
 from grader.harness.network import pool_chunks
 from grader.harness.tape import Tape, slice_network
@@ -260,3 +261,33 @@ def test_the_host_chooses_among_many_records_secretly_and_always_the_first():
     picked = replay.choose(records)
     assert picked[0] == records[0] and len(picked) == replay.MAX_REPLAYED
     assert len({tuple(r["i"] for r in replay.choose(records)) for _ in range(20)}) > 1
+
+
+def _network_artifact(model) -> bytes:
+    tape = Tape()
+    with tape:
+        loss = ce(model, *batch(list(range(8))))
+    net, why = slice_network(tape, {id(p) for p in model.parameters()}, root=loss)
+    assert net is not None, why
+    return portable.dumps(net.steps, net.logits)
+
+
+@pytest.mark.parametrize("exported_over_the_cap", [True, False], ids=["true", "false"])
+def test_a_network_too_large_to_write_down_is_unverified_only_when_the_exported_network_bears_it_out(
+        exported_over_the_cap, monkeypatch):
+    # an honest large network (a 1,000-wide MLP, a CNN) is judged on its trace, unverified, and says so; a
+    # claim of the harness the exported network (data, evaluated outside) does not bear out is a forgery
+    b, _ = recorded()
+    ev = [e for e in b.events if e["e"] == "evidence"][0]
+    for key in ("tensors", "program"):
+        ev.pop(key)
+    ev["why"] = f"ValueError: the optimizer holds more than {evidence.MAX_ELEMENTS:,} parameters, too many to write " \
+                "down"
+    monkeypatch.setattr(evidence, "MAX_ELEMENTS", 100_000 if exported_over_the_cap else 1_000_000)
+    trace = b.end().trace()
+    trace.artifact = _network_artifact(mlp())  # 109,386 parameters
+    v = replay.verify(trace, *POOL)
+    if exported_over_the_cap:
+        assert v.problems == [] and not v.available and "109,386 parameters" in v.notes[0]
+    else:
+        assert "could not write it down" in v.problems[0]
