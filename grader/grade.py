@@ -365,8 +365,8 @@ class Grader:
         doubt = seen.verification.doubt() if seen.verification else None
         if doubt:
             warnings.insert(0, f"the recorded training could not be verified: {doubt}")
-        elif seen.verification and not seen.verification.available and seen.verification.notes:
-            warnings.append(f"the recorded training was not replayed: {seen.verification.notes[0]}")
+        elif seen.verification and seen.verification.unverified:
+            warnings.append(f"the recorded training was not replayed: {seen.verification.unverified}")
         score = sum(r.points for r in results)
         return Report(
             submission=info, status=status, message=_summary(status, results, score, self.rubric.max_score),

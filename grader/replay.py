@@ -106,6 +106,7 @@ def verify(trace: Trace, pool, labels, rng=None) -> Verification:
     too_large = _too_large_to_record(trace, records)
     if too_large:  # an honest network over the cap: what the trace says stands, unverified, and says so
         out.notes.append(too_large)
+        out.unverified = too_large
         records = [r for r in records if r.get("tensors")]
     if not records:
         out.notes.append("no training step was written down (no optimizer step followed a recorded backward pass)")

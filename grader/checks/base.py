@@ -28,6 +28,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)  # inconsistencies: the trace cannot be trusted
     notes: list[str] = field(default_factory=list)  # what could not be checked, and why
     losses: dict[int, float] = field(default_factory=dict)  # backward number -> the loss the host recomputed
+    unverified: str | None = None  # why no step could be replayed at all, where nothing contradicts the trace
 
     @property
     def failed(self) -> bool:
