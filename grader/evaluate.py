@@ -1,4 +1,5 @@
-"""Held-out evaluation: the exported model's predicted digit for each image of the real MNIST test set.
+"""Held-out evaluation: the exported model's predicted digit for each image of the real MNIST test set; and
+the replay of the training steps the harness wrote down (grader/replayer.py), where torch is imported already.
 
 Runs in its own sandbox, which holds the test *images* and never the labels: the host compares the
 predictions with the labels (grader/held_out.py), so nothing in here can learn or report a score. The model
@@ -9,16 +10,20 @@ Each model is loaded and replayed in a child forked from this pristine process (
 the child cannot write to stdout or read stdin, cannot reach this process's memory or fds (it is not
 dumpable), and whatever it leaves is killed, with every file it wrote, before the answer goes out.
 
-Request (one JSON object): {"preprocess": {"scale", "shift", "shape", "dtype"}, "batch": N}, the tape beside
-it. Answer (one JSON object): {"predictions": base64 of one byte per test image (the predicted digit, or
-NOT_A_DIGIT for an output past the tenth), "examples": N, "seconds": S} or {"error": "why"}.
+Request (one JSON object): {"model": {"preprocess": {"scale", "shift", "shape", "dtype"}, "batch": N} or null,
+"replay": {"served": what the run served (replayer.served_pool's arguments), "count_parameters": bool} or null},
+the tape (model.bin) and the records to replay (evidence.json, replay.Plan.request) beside it. Answer (one JSON
+object): {"evaluation": {"predictions": base64 of one byte per test image (the predicted digit, or NOT_A_DIGIT
+for an output past the tenth), "examples": N, "seconds": S} or {"error": "why"}, "replay": replayer.answer's
+or {"error": "why"}}, each part only where asked. The two run in separate children: a model that brings its
+evaluation down cannot take the replay's verdict with it.
 
-One-shot (`grader check`): it starts while the submission trains, imports torch and reads the images, then
-waits for the host to drop ROOT/in/pending/request.json (model.bin beside it), or {"cancel": true}; it
-writes one answer and exits 0. The host takes that answer only when it is all of stdout and the process
-exited cleanly (held_out.one_shot_answer).
-Service (`--serve`, a batch worker): one request per stdin line, {"n": N, ...}, with pending/model-N.bin
-beside it; one answer line {"n": N, ...} each, until stdin closes.
+One-shot (`grader check`): it starts while the submission trains, imports torch, reads the images and
+prepares the served images (pending/served.json), then waits for the host to drop ROOT/in/pending/request.json,
+or {"cancel": true}; it writes one answer and exits 0. The host takes that answer only when it is all of
+stdout and the process exited cleanly (held_out.one_shot_answer).
+Service (`--serve`, a batch worker): one request per stdin line, {"n": N, ...}, with pending/model-N.bin and
+pending/evidence-N.json beside it; one answer line {"n": N, ...} each, until stdin closes.
 
 Usage: python -m grader.evaluate ROOT                        (one answer on stdout)
        python -m grader.evaluate ROOT --serve [--isolated]   (one request per stdin line, one answer per line)
@@ -80,12 +85,48 @@ def predict(model: bytes, images, prep: dict, batch: int) -> dict:
             "seconds": round(time.monotonic() - t, 3)}
 
 
-def answer(model_path: Path, images, req: dict) -> dict:
+def respond(root: Path, req: dict, model_path: Path, evidence_path: Path, images, isolated: bool) -> dict:
+    """The answer to one request: each part computed in a child of its own (see in_child)."""
+    out = {}
+    if req.get("model"):
+        out["evaluation"] = in_child(lambda: _evaluation(model_path, images, req["model"]), isolated)
+    if req.get("replay"):
+        pool = served_pool(root, req["replay"]["served"])  # this process's own work: the host's files only
+        out["replay"] = in_child(lambda: _replay(evidence_path, model_path, pool, req["replay"]), isolated)
+    return out
+
+
+def _evaluation(model_path: Path, images, model: dict) -> dict:
     try:
-        return predict(model_path.read_bytes(), images, req["preprocess"], int(req["batch"]))
+        return predict(model_path.read_bytes(), images, model["preprocess"], int(model["batch"]))
     except Exception as exc:  # reported as the learns check's reason
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return {"error": f"{type(exc).__name__}: {first}"}
+        return {"error": _first_line(exc)}
+
+
+def _replay(evidence_path: Path, model_path: Path, pool, req: dict) -> dict:
+    from grader import replayer
+
+    try:
+        work = json.loads(evidence_path.read_bytes())
+        model = model_path.read_bytes() if req.get("count_parameters") and model_path.exists() else None
+        return replayer.answer(work, *pool, model)
+    except Exception as exc:  # noqa: BLE001 - the host reads an error as "could not be replayed"
+        return {"error": _first_line(exc)}
+
+
+def _first_line(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"
+
+
+def served_pool(root: Path, served: dict):
+    """The images the run served (replayer.served_pool, cached): a relative path is the sandbox's input."""
+    from grader import replayer
+
+    where = {key: str(root / served[key]) if not served[key].startswith("/") else served[key]
+             for key in ("images", "labels")}
+    return replayer.served_pool(where["images"], where["labels"], int(served["train_examples"]),
+                                int(served["eval_examples"]), int(served["seed"]), bool(served["full"]))
 
 
 def wait_for(path: Path) -> dict:
@@ -94,12 +135,13 @@ def wait_for(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def serve(pending: Path, images, isolated: bool) -> None:
-    """Score one model per request line on stdin, until stdin closes (see the module's docstring)."""
+def serve(root: Path, images, isolated: bool) -> None:
+    """Answer one request line on stdin at a time, until stdin closes (see the module's docstring)."""
+    pending = root / "in" / "pending"
     for line in sys.stdin:
         req = json.loads(line)
         n = int(req["n"])
-        result = in_child(lambda: answer(pending / f"model-{n}.bin", images, req), isolated)
+        result = respond(root, req, pending / f"model-{n}.bin", pending / f"evidence-{n}.json", images, isolated)
         print(json.dumps({"n": n, **result}), flush=True)
 
 
@@ -211,24 +253,30 @@ def _pristine_import_path() -> None:
 
 
 def main() -> None:
-    inputs = Path(sys.argv[1]) / "in"
+    root = Path(sys.argv[1])
+    inputs = root / "in"
     import torch
 
+    from grader import replayer
     from grader.harness import network, portable  # noqa: F401 - the tape's reader, imported while waiting
 
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0: no child can open this process's fds
     _pristine_import_path()
     torch.set_num_threads(1)
+    replayer.warm_up()
     images = load_images(inputs / "test-images")
     isolated = "--isolated" in sys.argv[2:]
     if "--serve" in sys.argv[2:]:
-        serve(inputs / "pending", images, isolated)
+        serve(root, images, isolated)
         return
+    if (inputs / "pending" / "served.json").exists():  # prepared while the submission trains
+        served_pool(root, json.loads((inputs / "pending" / "served.json").read_text()))
     req = wait_for(inputs / "pending" / "request.json")
     if req.get("cancel"):
         result = {"cancelled": True}
     else:
-        result = in_child(lambda: answer(inputs / "pending" / "model.bin", images, req), isolated)
+        result = respond(root, req, inputs / "pending" / "model.bin", inputs / "pending" / "evidence.json", images,
+                         isolated)
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
 

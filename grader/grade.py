@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -192,10 +191,10 @@ class Grader:
 
     def observe(self, sub: submission.Submission, limits=None, full: bool = False) -> "Observation":
         """Run the submission in the sandbox, with the evaluator warming up beside it (by default within the
-        rubric's limits). `full`: on MNIST's real sizes (the confirmation run)."""
+        rubric's limits); then ask the evaluator for the held-out predictions and the replay of recorded steps.
+        `full`: on MNIST's real sizes (the confirmation run)."""
         limits = limits or self.limits
-        replaying = ThreadPoolExecutor(1)  # torch's import for the replay, while the sandbox runs
-        preparing = replaying.submit(self._served_pool, full)
+        served = held_out.served_spec(self.backend, self.rubric, self.seed, full)
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp, ThreadPoolExecutor(1) as pool:
             tmp = Path(tmp)
             script = tmp / _script_name(sub.path)
@@ -211,46 +210,33 @@ class Grader:
                               cpu_meter=True)
             pending = tmp / "pending"
             pending.mkdir()
+            (pending / "served.json").write_text(json.dumps(served))  # prepared while the submission trains
             evaluator = pool.submit(self.backend.run, self._evaluator_job(pending, limits)) if self.warms_evaluator \
                 else None
-            trace = None
+            trace, question = None, None
             try:
                 result = self.backend.run(job)
                 trace = Trace.from_stream(result.stdout, key)
+                todo = replay.plan(trace)
+                question = _question(trace, todo, served)
             finally:
                 if self.service is None:
-                    _hand_over(pending, trace)
-            verifying = replaying.submit(self._verify, trace, preparing)
-            replaying.shutdown(wait=False)
-            evaluation = self._evaluate(trace, evaluator, pool, pending, limits) if _has_model(trace) else None
-        return Observation(trace, result, evaluation, job, verifying.result())
+                    _hand_over(pending, question)
+            answer = self._ask(question, evaluator, pool, pending, limits)
+        verification = replay.conclude(todo, answer.replay, answer.why_not)
+        replay.adopt_losses(trace, verification)
+        return Observation(trace, result, _evaluation(trace, answer), job, verification)
 
-    def _evaluate(self, trace: Trace, evaluator, pool, pending: Path, limits) -> Evaluation:
-        """Held-out accuracy of the run's exported model: refused unless it is data, else scored by the batch's
-        service or by this run's one-shot evaluator (started beside the sandbox, or now)."""
-        if refusal := held_out.refusal(trace.model):
-            return Evaluation(error=refusal)
+    def _ask(self, question: held_out.Question, evaluator, pool, pending: Path, limits) -> held_out.Answer:
+        """The evaluator's answer: the batch's service's, or this run's one-shot evaluator's (started beside
+        the sandbox, or now)."""
+        if question.empty:
+            return held_out.Answer(None, None)
         if self.service is not None:
-            return self.service.evaluate(trace)
+            return self.service.ask(question)
         evaluator = evaluator or pool.submit(self.backend.run, self._evaluator_job(pending, limits))
-        return held_out.evaluation_of(held_out.one_shot_answer(evaluator.result()),
-                                      held_out.labels(self.files["test_labels"]))
-
-    @staticmethod
-    def _verify(trace: Trace, preparing) -> Verification:
-        found = replay.verify(trace, *preparing.result())
-        replay.adopt_losses(trace, found)
-        return found
-
-    def _served_pool(self, full: bool):
-        """The images and labels a run serves (the host's own copy, for grader/replay.py). Loaded (torch's import
-        first) at the lowest priority, in this thread only: beside the sandbox it takes only idle CPU."""
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except (AttributeError, OSError):
-            pass
-        return replay.served_pool(str(self.files["train_images"]), str(self.files["train_labels"]),
-                                  self.rubric.train_examples, self.rubric.eval_examples, self.seed, full)
+        return held_out.answer_to(question, held_out.one_shot_answer(evaluator.result()),
+                                  held_out.labels(self.files["test_labels"]))
 
     def _spec(self, script: str, kind: str, limits, full: bool = False) -> dict:
         return {
@@ -291,8 +277,8 @@ class Grader:
         return self.options.warm_evaluator and not self.options.evaluator_service
 
     def _evaluator_job(self, pending: Path, limits) -> sandbox.Job:
-        """Held-out evaluation: no GPU, no submission code and no labels, only the tape and the test images."""
-        inputs = {"pending": pending, "test-images": self.files["test_images"]}
+        """Held-out evaluation and replay: no GPU, no submission code and no test labels, only data."""
+        inputs = {"pending": pending, **held_out.evaluator_inputs(self.backend, self.files)}
         return sandbox.Job("grader.evaluate", inputs, limits, timeout_s=_harness_deadline(limits) + EVAL_TIMEOUT_S,
                            device="cpu", cpus=1, args=("--isolated",) if self.backend.isolated else ())
 
@@ -458,14 +444,25 @@ def _has_model(trace: Trace | None) -> bool:
     return trace is not None and trace.artifact is not None and bool((trace.model or {}).get("preprocess"))
 
 
-def _hand_over(pending: Path, trace: Trace | None) -> None:
-    """Give the waiting evaluator the exported model, or tell it there is none it may read. The request is
-    renamed into place last, so the evaluator never reads a half-written file."""
-    if _has_model(trace) and held_out.refusal(trace.model) is None:
-        (pending / "model.bin").write_bytes(trace.artifact)
-        request = held_out.request_for(trace.model)
-    else:
-        request = {"cancel": True}
+def _question(trace: Trace, todo: replay.Plan, served: dict) -> held_out.Question:
+    """What the evaluator is asked about this run: the exported model, when it is data; the chosen records."""
+    model = trace.artifact if _has_model(trace) and held_out.refusal(trace.model) is None else None
+    return held_out.Question(model, trace.model, todo.request() if todo.work or todo.unwritten else None, served)
+
+
+def _evaluation(trace: Trace, answer: held_out.Answer) -> Evaluation | None:
+    """The held-out evaluation: none without an exported model, a refusal for one that is not data."""
+    if not _has_model(trace):
+        return None
+    if refusal := held_out.refusal(trace.model):
+        return Evaluation(error=refusal)
+    return answer.evaluation
+
+
+def _hand_over(pending: Path, question: held_out.Question | None) -> None:
+    """Give the waiting evaluator the run's question, or tell it there is none. The request is renamed into
+    place last, so the evaluator never reads a half-written file."""
+    request = {"cancel": True} if question is None or question.empty else question.write(pending)
     (pending / "request.tmp").write_text(json.dumps(request))
     os.replace(pending / "request.tmp", pending / "request.json")
 

@@ -1,5 +1,7 @@
 """Held-out accuracy, the host's side: what the evaluator (grader/evaluate.py) is asked, how its answer is
 read, and the score, computed here from its predictions and the test labels, which never enter a sandbox.
+The same request carries the recorded steps the host chose to replay (grader/replay.py): the evaluator has
+torch imported already, and runs nothing of the submission's but data.
 
 An answer counts only when it comes from the evaluator's own process as the protocol says: the one-shot
 evaluator's whole stdout, from a clean exit; the service's next line for the request, or the service is
@@ -20,11 +22,11 @@ import functools
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import sandbox
 from grader.checks import Evaluation
-from grader.trace import Trace
 
 ANSWER_TIMEOUT_S = 120
 
@@ -42,9 +44,62 @@ def refusal(model: dict) -> str | None:
     return None
 
 
-def request_for(model: dict) -> dict:
-    """What the evaluator needs besides the tape, one-shot or service alike (see grader/evaluate.py)."""
-    return {"preprocess": model["preprocess"], "batch": model["batch"]}
+@dataclass
+class Question:
+    """What one run asks the evaluator: the exported model's predictions (when it is data), the replay of the
+    records the host chose (replay.Plan.request), or both; and what the run served, for the replay."""
+
+    model: bytes | None
+    model_info: dict | None
+    replay: dict | None
+    served: dict
+
+    @property
+    def empty(self) -> bool:
+        return self.model is None and self.replay is None
+
+    def write(self, pending: Path, suffix: str = "") -> dict:
+        """Put the tape and the records beside the request (readable by the sandbox's uid); the request."""
+        if self.model is not None:
+            _readable(pending / f"model{suffix}.bin", self.model)
+        if self.replay is not None:
+            _readable(pending / f"evidence{suffix}.json", json.dumps(self.replay).encode())
+        return {"model": {"preprocess": self.model_info["preprocess"], "batch": self.model_info["batch"]}
+                if self.model is not None else None,
+                "replay": {"served": self.served, "count_parameters": self.replay["count_parameters"]}
+                if self.replay is not None else None}
+
+    def forget(self, pending: Path, suffix: str = "") -> None:
+        for name in (f"model{suffix}.bin", f"evidence{suffix}.json"):
+            (pending / name).unlink(missing_ok=True)
+
+
+@dataclass
+class Answer:
+    evaluation: Evaluation | None  # None: no model was asked about
+    replay: dict | None  # replayer.answer's, or None with why_not
+    why_not: str = "no answer"
+
+
+def _readable(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o644)
+
+
+def answer_to(question: Question, answer: dict, truth: bytes) -> Answer:
+    """Read the evaluator's answer (evaluate.respond's, or {"error": why} when it gave none)."""
+    failed = answer.get("error") if isinstance(answer.get("error"), str) else None
+    evaluation = None
+    if question.model is not None:
+        part = answer.get("evaluation")
+        evaluation = evaluation_of(part if isinstance(part, dict) else {"error": failed or "no answer"}, truth)
+    part = answer.get("replay")
+    if question.replay is None:
+        return Answer(evaluation, None)
+    if not isinstance(part, dict) or "error" in part:
+        why = part.get("error") if isinstance(part, dict) else failed
+        return Answer(evaluation, None, str(why or "the evaluator gave no replay")[:300])
+    return Answer(evaluation, part)
 
 
 @functools.lru_cache(maxsize=4)
@@ -95,6 +150,23 @@ def one_shot_answer(result: sandbox.Result) -> dict:
     return answer
 
 
+def evaluator_inputs(backend: sandbox.Sandbox, files: dict[str, Path]) -> dict[str, Path]:
+    """The test images, and the training images the replay matches batches against (the submission's own,
+    unless the image has them baked in); never a label of the test set."""
+    inputs = {"test-images": files["test_images"]}
+    if not backend.baked("train-images"):
+        inputs.update({"train-images": files["train_images"], "train-labels": files["train_labels"]})
+    return inputs
+
+
+def served_spec(backend: sandbox.Sandbox, rubric, seed: int, full: bool) -> dict:
+    """What a run served, as the evaluator finds it (grader/evaluate.py's served_pool)."""
+    return {"images": backend.baked("train-images") or "in/train-images",
+            "labels": backend.baked("train-labels") or "in/train-labels",
+            "train_examples": rubric.train_examples, "eval_examples": rubric.eval_examples, "seed": seed,
+            "full": full}
+
+
 class Service:
     def __init__(self, backend: sandbox.Sandbox, files: dict[str, Path], limits):
         self.backend, self.files, self.limits = backend, files, limits
@@ -106,34 +178,32 @@ class Service:
     def _start(self) -> None:
         self.pending = Path(tempfile.mkdtemp(prefix="grader-eval-"))
         self.pending.chmod(0o755)  # read by the sandbox's unprivileged uid
-        inputs = {"pending": self.pending, "test-images": self.files["test_images"]}
+        inputs = {"pending": self.pending, **evaluator_inputs(self.backend, self.files)}
         args = ("--serve", "--isolated") if self.backend.isolated else ("--serve",)
         job = sandbox.Job("grader.evaluate", inputs, self.limits, timeout_s=ANSWER_TIMEOUT_S, device="cpu", cpus=1,
                           args=args)
         self.running = self.backend.start(job)
         self.started += 1
 
-    def evaluate(self, trace: Trace) -> Evaluation:
-        """Score the run's exported model (the trace must carry one with its preprocessing)."""
+    def ask(self, question: Question) -> Answer:
+        """The evaluator's answer to one run's question."""
         if self.running is None:
             self._start()
         self.n += 1
-        path = self.pending / f"model-{self.n}.bin"
-        path.write_bytes(trace.artifact)
-        path.chmod(0o644)
-        request = {"n": self.n, **request_for(trace.model)}
+        suffix = f"-{self.n}"
         try:
+            request = {"n": self.n, **question.write(self.pending, suffix)}
             self.running.send((json.dumps(request) + "\n").encode())
             answer = self._answer(self.n)
         except (OSError, ValueError):  # its stdin is closed: the service is gone
             answer = None
         finally:
-            path.unlink(missing_ok=True)
+            question.forget(self.pending, suffix)
         if answer is None:
             why = (self.running.stderr.decode("utf-8", "replace").strip().splitlines() or ["no answer"])[-1][:200]
             self.close()
-            return Evaluation(error=f"the evaluator failed ({why})")
-        return evaluation_of(answer, labels(self.files["test_labels"]))
+            answer = {"error": f"the evaluator failed ({why})"}
+        return answer_to(question, answer, labels(self.files["test_labels"]))
 
     def _answer(self, n: int) -> dict | None:
         """The next line, which must be this request's answer: anything else means the stream is not the

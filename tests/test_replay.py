@@ -11,7 +11,7 @@ from builders import TraceBuilder
 from torch import nn
 
 from grader import replay
-from grader.harness import evidence, portable
+from grader.harness import portable, recording
 from grader.harness.evidence import Forward, StepEvidence
 from grader.harness.network import pool_chunks
 from grader.harness.tape import Tape, slice_network
@@ -281,9 +281,9 @@ def test_a_network_too_large_to_write_down_is_unverified_only_when_the_exported_
     ev = [e for e in b.events if e["e"] == "evidence"][0]
     for key in ("tensors", "program"):
         ev.pop(key)
-    ev["why"] = f"ValueError: the optimizer holds more than {evidence.MAX_ELEMENTS:,} parameters, too many to write " \
+    ev["why"] = f"ValueError: the optimizer holds more than {recording.MAX_ELEMENTS:,} parameters, too many to write " \
                 "down"
-    monkeypatch.setattr(evidence, "MAX_ELEMENTS", 100_000 if exported_over_the_cap else 1_000_000)
+    monkeypatch.setattr(recording, "MAX_ELEMENTS", 100_000 if exported_over_the_cap else 1_000_000)
     trace = b.end().trace()
     trace.artifact = _network_artifact(mlp())  # 109,386 parameters
     v = replay.verify(trace, *POOL)

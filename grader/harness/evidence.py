@@ -1,7 +1,7 @@
 """Evidence of a few optimizer steps, written as data for the host to replay (grader/replay.py).
 
 Nothing is judged here: this interpreter is the submission's, and anything in it can be found and changed.
-For the first step after each backward() a tape recorded (model.WINDOWS: backward 2, 9, 65, 513, 4097), the
+For the first step after each backward() a tape recorded (recording.WINDOWS: backward 2, 9, 65, 513, 4097), the
 step is written down whole: the computation from the input batch to the back-propagated value (portable.py's
 format: allowlisted torch calls and tensors, with the labels as a constant, taken when backward() starts), the
 input batch, the parameters as the forward pass used them (the program's own constants) and as the step found
@@ -18,13 +18,8 @@ import io
 
 import torch
 
-from grader.harness import portable
+from grader.harness import portable, recording
 
-# parameters: a record costs ~33 bytes of trace per parameter (values at the forward pass, before and after the
-# step, gradients, Adam's two moments, in base64) plus the input batch: 3.8 MB for the reference's 109,386, and at
-# most five records a run;
-# a larger model's steps are not written down, and the host says it cannot verify them
-MAX_ELEMENTS = 1_000_000
 HYPER = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
@@ -70,8 +65,9 @@ class StepEvidence:
     def __init__(self, opt, forward: Forward):
         self.backward = forward.backward
         self.items = [(p, gi) for gi, g in enumerate(opt.param_groups) for p in g["params"]]
-        if sum(p.numel() for p, _ in self.items) > MAX_ELEMENTS:
-            raise ValueError(f"the optimizer holds more than {MAX_ELEMENTS:,} parameters, too many to write down")
+        if sum(p.numel() for p, _ in self.items) > recording.MAX_ELEMENTS:
+            raise ValueError(f"the optimizer holds more than {recording.MAX_ELEMENTS:,} parameters, "
+                             f"{recording.TOO_LARGE}")
         self.groups = [_hyper(g) for g in opt.param_groups]
         mine = forward.params() <= {id(p) for p, _ in self.items}  # else another optimizer's network
         self.program = forward.program if mine else None
