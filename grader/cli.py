@@ -119,21 +119,21 @@ def cli():
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))  # a missing file is reported (invalid), not refused
 @click.option("--json", "as_json", is_flag=True, help="Write the JSON report to stdout (and nothing else).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the JSON report to this file.")
 @html_option
 @click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES),
               help="Write this LMS/CI format to stdout instead of the verdict (github-classroom: base64, and "
-                   "`result=` appended to $GITHUB_OUTPUT when set).")
+                   "when $GITHUB_OUTPUT is set, the outputs `result` and one per check appended to it).")
 @min_score_option
 @grading_options
 def check(file, as_json, out, html_path, fmt, min_score, **options):
     """Grade one submission (.py or .ipynb) and print the verdict.
 
-    Exit status: 0 full marks (or --min-score reached), 1 not, 2 usage error or not a submission,
-    3 internal error.
+    Exit status: 0 full marks (or --min-score reached), 1 not, 2 usage error or not a submission (a missing,
+    empty or unreadable FILE is still reported, in every format), 3 internal error.
 
     \b
     Examples:
@@ -173,8 +173,10 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
     text = formats.render(fmt, rep)
     click.echo(text)
     if fmt == "github-classroom" and os.environ.get("GITHUB_OUTPUT"):
-        with open(os.environ["GITHUB_OUTPUT"], "a") as fh:  # the step's `result` output, for the reporter
-            fh.write(f"result={text}\n")
+        from grader.formats import github_classroom
+
+        with open(os.environ["GITHUB_OUTPUT"], "a") as fh:  # the step's outputs, for the reporter's runners
+            fh.writelines(f"{name}={value}\n" for name, value in github_classroom.outputs(rep).items())
 
 
 @cli.command()

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader import cli, formats
+from grader.formats import github_classroom
 from grader.batch.executor import LocalPool, Settings, Work
 from grader.report import Report
 from grader.rubric import Rubric
@@ -102,8 +103,11 @@ def test_check_format_is_the_pure_function_of_the_report(run, tmp_path, fmt, mon
     rep = Report.model_validate_json((tmp_path / "r.json").read_text())
     assert result.stdout == formats.render(fmt, rep) + "\n"
     if fmt == "github-classroom":
-        line = (tmp_path / "gh_output").read_text()
-        assert line.startswith("result=") and json.loads(base64.b64decode(line[7:]))["status"] == "fail"
+        outputs = dict(line.split("=", 1) for line in (tmp_path / "gh_output").read_text().splitlines())
+        assert json.loads(base64.b64decode(outputs.pop("result")))["status"] == "fail"
+        # one output per check's runner: a syntax error fails every check
+        assert {json.loads(base64.b64decode(v))["status"] for v in outputs.values()} == {"fail"}
+        assert list(outputs) == [github_classroom.runner_name(c.id) for c in rep.checks]
 
 
 def test_check_min_score_and_conflicting_outputs(run):

@@ -70,7 +70,7 @@ def test_check_invalid_submission_exits_2_with_a_report(run):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["check", "no/such/file.py"], "does not exist"),
+    (["check", "no/such/file.py", "--sandbox", "none"], "cannot read no/such/file.py"),  # reported, not refused
     (["check", SUBMISSIONS / "empty.py", "--sandbox", "nope"], "nope"),
     (["check", SUBMISSIONS / "empty.py", "--timeout", "0"], "0"),
 ])

@@ -57,7 +57,9 @@ def test_gradescope_fields(case):
 def test_github_classroom_fields_and_transport(case):
     rep = CASES[case]()
     out = github_classroom.result(rep)
-    assert out["version"] == 1 and isinstance(out["max_score"], int) and out["max_score"] == 100
+    # an internal error records no grade: the reporter skips a runner whose max_score is 0
+    assert out["version"] == 1 and isinstance(out["max_score"], int) and out["max_score"] == \
+        (0 if case == "internal_error" else 100)
     assert out["status"] == {"full_marks": "pass", "internal_error": "error"}.get(case, "fail")
     for t in out["tests"]:
         assert set(t) >= {"name", "status", "score", "message", "test_code", "filename", "line_no", "duration"}
@@ -65,6 +67,20 @@ def test_github_classroom_fields_and_transport(case):
     assert sum(t["score"] for t in out["tests"]) == rep.score
     decoded = base64.b64decode(github_classroom.encoded(rep), validate=True)
     assert json.loads(decoded) == out and b"\n" not in decoded  # compact, as the reporter's env var holds it
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_github_classroom_runners_log_what_they_record(case):
+    """The reporter logs (tests passed / tests) x max_score per runner and records the sum of the scores: with
+    one runner per check, and a partly credited check as k passing parts of n, the two agree."""
+    rep = CASES[case]()
+    runners = github_classroom.runner_results(rep)
+    assert len(runners) == len(rep.checks) and all(name.isalnum() for name in runners)
+    logged = sum(sum(t["status"] == "pass" for t in r["tests"]) / len(r["tests"]) * r["max_score"]
+                 for r in runners.values())
+    recorded = sum(t["score"] for r in runners.values() for t in r["tests"] if r["max_score"])
+    assert logged == pytest.approx(recorded) and recorded == (0 if case == "internal_error" else rep.score)
+    assert sum(r["max_score"] for r in runners.values()) == (0 if case == "internal_error" else rep.max_score)
 
 
 @pytest.mark.parametrize("case", CASES)
