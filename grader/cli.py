@@ -193,12 +193,15 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
               help="The assignment's column title in the gradebook.")
 @click.option("--column-id", help="The LMS's id of the assignment column (Canvas assignment id, Blackboard "
                                   "column id): required by --gradebook canvas|blackboard.")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="What the assignment is worth in the LMS: --gradebook scores are scaled to it (75/100 is 7.5 "
+                   "at --points 10) [default: the rubric's maximum, which the LMS assignment must then be worth].")
 @click.option("--pattern", help="Only files whose name matches this glob are candidates (e.g. 'train*.py').")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @min_score_option
 @grading_options
-def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, pattern, quiet, min_score,
-          **options):
+def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, points, pattern, quiet,
+          min_score, **options):
     """Grade a class: files, folders, LMS export zips -> DIR/grades.csv, reports, gradebook, formats.
 
     INPUTS may be .py/.ipynb files, a folder of files (one per student), a folder with a folder per
@@ -211,13 +214,15 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     store: reports/STUDENT.json, grades.csv, summary.md, gradebook-LMS.csv, FORMAT/.
 
     Exit status: 0 every student reached --min-score (default: full marks), 1 some did not, 2 usage or
-    input error (including a student with no gradable or an ambiguous file), 3 infrastructure error
-    (grade those again with --retry-errors), 130 stopped by Ctrl-C.
+    input error (including a student with no gradable or an ambiguous file, or an export these inputs
+    cannot make, such as a Canvas gradebook of a plain folder: the other exports are still written),
+    3 infrastructure error (grade those again with --retry-errors), 130 stopped by Ctrl-C.
 
     \b
     Examples:
       grader grade submissions.zip --out results/
       grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --jobs 2
+      grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --points 10
       grader grade moodle.zip late/ --out hw1/ --format gradescope --format junit --min-score 70
       grader grade hw1-submissions/ --out hw1/ --retry-errors
     """
@@ -227,6 +232,8 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         raise GraderError(f"--gradebook {gradebook} needs the assignment column's id, or the LMS would make a "
                           "new column", fix="pass --column-id ID (Canvas: the number in the assignment's URL; "
                                             "Blackboard: the |ID after the column name in a downloaded gradebook)")
+    if points is not None and not gradebook:
+        raise GraderError("--points scales the gradebook's scores", fix="add --gradebook canvas|moodle|blackboard")
     if force and retry_errors:
         raise GraderError("--force already grades everything again", fix="drop --retry-errors")
     grader = make_grader(**options)
@@ -238,7 +245,7 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     settings = executor.Settings(**{**settings.__dict__, "jobs": jobs})
     plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=grader.rubric_digest, jobs=jobs,
                     force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
-                    column_id=column_id, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
+                    column_id=column_id, points=points, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
                     progress="quiet" if quiet else "auto", command=" ".join(sys.argv))
     try:
         outcome = run.run(plan)
@@ -246,6 +253,8 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         raise GraderError(inert.terminal(exc)) from None  # it quotes entry names from the inputs
     except executor.SetupFailed as exc:
         raise InfrastructureError(f"the grading workers could not start: {exc}") from None
+    for failure in outcome.failed:  # even with --quiet: a file the user asked for is missing
+        _log(f"error: {failure}")
     if not quiet:
         for note in outcome.notes:
             _log(note)
