@@ -6,6 +6,7 @@ input error · 3 internal (infrastructure) error. `grade` also exits 130 when Ct
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -96,13 +97,19 @@ def grading_options(fn):
     return fn
 
 
-def make_grader(rubric_path, device, data_dir, seed, timeout, sandbox, image, jobs: int = 1):
-    from grader.grade import Grader, Options, SetupError
+def make_grader_or_raise(rubric_path, device, data_dir, seed, timeout, sandbox, image, jobs: int = 1):
+    from grader.grade import Grader, Options
+
+    options = Options(rubric=rubric.load(rubric_path), device=device, data_dir=data_dir, seed=seed,
+                      timeout=timeout, sandbox=sandbox, image=image, jobs=jobs)
+    return Grader(options, log=_log)
+
+
+def make_grader(**options):
+    from grader.grade import SetupError
 
     try:
-        options = Options(rubric=rubric.load(rubric_path), device=device, data_dir=data_dir, seed=seed,
-                          timeout=timeout, sandbox=sandbox, image=image, jobs=jobs)
-        return Grader(options, log=_log)
+        return make_grader_or_raise(**options)
     except (SetupError, rubric.RubricError) as exc:
         _log(f"error: {exc}")
         sys.exit(EXIT_USAGE)
@@ -335,6 +342,45 @@ def prairielearn_hook(root, **options):
       grader prairielearn --root /tmp/pl         # by hand: /tmp/pl/student/main.py
     """
     _hook(root, "student", "results/results.json", "prairielearn", "prairielearn", options)
+
+
+@cli.command()
+@click.option("--reference", "solution", type=click.Path(dir_okay=False, path_type=Path),
+              help="A solution that earns full marks, graded once for real [default: the project's reference].")
+@grading_options
+def doctor(solution, **options):
+    """Check a set-up before students submit: the sandbox, MNIST (sha256), one real grading of the reference.
+
+    Prints each check, and the fix for each that fails. Exit status: 0 all passed, 1 some did not.
+    The Gradescope bundle's setup.sh and the PrairieLearn image run it while they are built.
+
+    \b
+    Examples:
+      grader doctor
+      grader doctor --sandbox process --data-dir /opt/grader/mnist
+      grader doctor --sandbox none --reference /autograder/source/reference/solution.py
+    """
+    from grader import doctor as checks
+    from grader.grade import SetupError
+
+    findings = [checks.check_sandbox(options["sandbox"], options["image"]), checks.check_data(options["data_dir"])]
+    if all(f.ok for f in findings):
+        try:
+            grader = make_grader_or_raise(**options)
+        except (SetupError, rubric.RubricError) as exc:
+            findings.append(checks.Finding("reference grading", False, f"the grader could not start: {exc}",
+                                           fix="fix the rubric, --device or the sandbox named above"))
+        else:
+            with contextlib.closing(grader):
+                findings.append(checks.check_reference(grader, solution or checks.default_reference()))
+    else:
+        findings.append(checks.Finding("reference grading", False, "not run: the checks above failed",
+                                       fix="fix those first"))
+    for f in findings:
+        click.echo(f"{'ok  ' if f.ok else 'FAIL'} {f.name}: {inert.terminal(f.detail)}")
+        if f.fix:
+            click.echo(f"     fix: {f.fix}")
+    sys.exit(EXIT_PASS if all(f.ok for f in findings) else EXIT_FAIL)
 
 
 @cli.command(name="report")
