@@ -116,6 +116,17 @@ def test_gradebooks_golden(store, kind):
         assert all(line.startswith('"') for line in text.splitlines())  # every field quoted
 
 
+@pytest.mark.parametrize("kind", exports.GRADEBOOKS)
+def test_an_infrastructure_error_never_becomes_a_gradebook_zero(store, kind):
+    roster, run = class_of_five(store)
+    store.save(roster[0].sha256, DIGEST, VERSION, reports.internal_error().model_dump_json(), run)
+    rows = store.rows(DIGEST, VERSION)
+    for r in rows:
+        r.student.source = kind
+    text, skipped = exports.gradebook(kind, rows, "HW1", "1", "")
+    assert "101" in skipped and not any("101" in cell for row in csv.reader(text.splitlines()) for cell in row[:2])
+
+
 def test_gradebook_leaves_out_students_of_another_lms(store):
     class_of_five(store)
     rows = store.rows(DIGEST, VERSION)

@@ -120,7 +120,8 @@ def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, whe
     Raises ExportError when no graded student came from that LMS's export (there is no id to key on)."""
     if kind not in GRADEBOOKS:
         raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
-    mine = [r for r in rows if r.student.source == kind and r.report]
+    # an infrastructure error is no verdict: it stays out, so the LMS keeps what it had instead of a false 0
+    mine = [r for r in rows if r.student.source == kind and r.report and status_of(r) != "internal_error"]
     skipped = [r.student.id for r in rows if r not in mine]
     if kind == "canvas":
         skipped += [r.student.id for r in mine if r.student.id.startswith("anon_")]
