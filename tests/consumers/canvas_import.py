@@ -33,7 +33,7 @@ class Course:
 @dataclass
 class Parsed:
     assignments: list[dict] = field(default_factory=list)  # {id, title, new, points_possible}
-    students: list[dict] = field(default_factory=list)  # {id, name, new, grades: [cell per assignment]}
+    students: list[dict] = field(default_factory=list)  # {id, name (Canvas's, once matched), new, grades: [cells]}
 
 
 def _decimal_comma_to_period(cell: str | None) -> str | None:
@@ -112,7 +112,7 @@ def parse(text: str, course: Course) -> Parsed:
         sid = int(digits.group()) if digits else None
         if sid not in course.students:
             sid = next((k for k, name in course.students.items() if name == row[0]), None)
-        out.students.append({"id": sid, "name": row[0], "new": sid is None,
+        out.students.append({"id": sid, "name": course.students.get(sid, row[0]), "new": sid is None,
                              "grades": [(row[i] or "").strip() if i < len(row) else None for i in indices]})
     return out
 
