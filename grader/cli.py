@@ -273,13 +273,24 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
 
 def _hook(root: Path, submission: str, results: str, source: str, fmt: str, options: dict) -> None:
     from grader import formats, hooks
+    from grader.formats import prairielearn
+    from grader.grade import SetupError
 
-    grader = make_grader(**options)
+    target = root / results
+    try:
+        grader = make_grader_or_raise(**options)
+    except (SetupError, rubric.RubricError) as exc:
+        if source != "prairielearn":
+            raise InfrastructureError(f"the grader could not start: {exc}") from None
+        # PrairieLearn reads results.json only after exit 0, else shows "Unknown error": say what went wrong
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(prairielearn.not_gradable(f"The grader could not start: {exc}")) + "\n")
+        _log(f"error: the grader could not start: {exc}")
+        return
     rep = hooks.grade_folder(grader, root / submission, source)
     if rep.status == Status.internal_error and source == "gradescope":
         # no results.json is how Gradescope marks a platform error, which the instructor can regrade
         raise InfrastructureError(f"not graded: {rep.message}")
-    target = root / results
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(formats.render(fmt, rep) + "\n")
     click.echo(f"{inert.terminal(rep.message)} -> {target}")

@@ -12,9 +12,14 @@ from grader.report import Report, Status
 NOT_GRADABLE = (Status.invalid_submission, Status.internal_error)
 
 
+def not_gradable(message: str) -> dict:
+    """PrairieLearn shows "Invalid, not gradable" and the message, and the try is not counted."""
+    return {"gradable": False, "format_errors": [message], "message": message}
+
+
 def results(report: Report) -> dict:
     if report.status in NOT_GRADABLE:
-        return {"gradable": False, "format_errors": [report.message], "message": report.message}
+        return not_gradable(report.message)
     return {
         "gradable": True,
         "score": round(report.score / report.max_score, 4) if report.max_score else 0.0,

@@ -100,3 +100,21 @@ def test_what_prairielearn_shows_when_results_json_is_unusable(raw, message):
 def test_our_results_json_is_far_below_prairielearns_cap(gradings):
     assert all(len(written(g)) < pl.RESULTS_MAX_BYTES // 4 for g in gradings.values())
     assert all(json.loads(written(g)).get("gradable") in (True, False) for g in gradings.values())
+
+
+def test_a_grader_that_cannot_start_still_tells_the_student_and_costs_no_try(tmp_path):
+    """No sandbox or no data inside PrairieLearn's container: `grader prairielearn` exits 0 with a not-gradable
+    results.json, which PrairieLearn shows; exiting non-zero would show only "Unknown error"."""
+    from click.testing import CliRunner
+
+    from grader import cli
+
+    root = tmp_path / "grade"
+    (root / "student").mkdir(parents=True)
+    (root / "student" / "train.py").write_text("print('hello')\n")
+    result = CliRunner().invoke(cli.cli, ["prairielearn", "--root", str(root), "--sandbox", "process",
+                                          "--data-dir", str(tmp_path / "no-mnist")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    row, view = pl.ingest((root / "results" / "results.json").read_bytes(), result.exit_code)
+    assert row["gradable"] is False and view["heading"] == "Invalid, not gradable"
+    assert view["errors"][0].startswith("The grader could not start: MNIST is not available")
