@@ -6,6 +6,7 @@ input error · 3 internal (infrastructure) error. `grade` also exits 130 when Ct
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -96,13 +97,19 @@ def grading_options(fn):
     return fn
 
 
-def make_grader(rubric_path, device, data_dir, seed, timeout, sandbox, image, jobs: int = 1):
-    from grader.grade import Grader, Options, SetupError
+def make_grader_or_raise(rubric_path, device, data_dir, seed, timeout, sandbox, image, jobs: int = 1):
+    from grader.grade import Grader, Options
+
+    options = Options(rubric=rubric.load(rubric_path), device=device, data_dir=data_dir, seed=seed,
+                      timeout=timeout, sandbox=sandbox, image=image, jobs=jobs)
+    return Grader(options, log=_log)
+
+
+def make_grader(**options):
+    from grader.grade import SetupError
 
     try:
-        options = Options(rubric=rubric.load(rubric_path), device=device, data_dir=data_dir, seed=seed,
-                          timeout=timeout, sandbox=sandbox, image=image, jobs=jobs)
-        return Grader(options, log=_log)
+        return make_grader_or_raise(**options)
     except (SetupError, rubric.RubricError) as exc:
         _log(f"error: {exc}")
         sys.exit(EXIT_USAGE)
@@ -195,12 +202,15 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
               help="The assignment's column title in the gradebook.")
 @click.option("--column-id", help="The LMS's id of the assignment column (Canvas assignment id, Blackboard "
                                   "column id): required by --gradebook canvas|blackboard.")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="What the assignment is worth in the LMS: --gradebook scores are scaled to it (75/100 is 7.5 "
+                   "at --points 10) [default: the rubric's maximum, which the LMS assignment must then be worth].")
 @click.option("--pattern", help="Only files whose name matches this glob are candidates (e.g. 'train*.py').")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @min_score_option
 @grading_options
-def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, pattern, quiet, min_score,
-          **options):
+def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, points, pattern, quiet,
+          min_score, **options):
     """Grade a class: files, folders, LMS export zips -> DIR/grades.csv, reports, gradebook, formats.
 
     INPUTS may be .py/.ipynb files, a folder of files (one per student), a folder with a folder per
@@ -213,13 +223,15 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     store: reports/STUDENT.json, grades.csv, summary.md, gradebook-LMS.csv, FORMAT/.
 
     Exit status: 0 every student reached --min-score (default: full marks), 1 some did not, 2 usage or
-    input error (including a student with no gradable or an ambiguous file), 3 infrastructure error
-    (grade those again with --retry-errors), 130 stopped by Ctrl-C.
+    input error (including a student with no gradable or an ambiguous file, or an export these inputs
+    cannot make, such as a Canvas gradebook of a plain folder: the other exports are still written),
+    3 infrastructure error (grade those again with --retry-errors), 130 stopped by Ctrl-C.
 
     \b
     Examples:
       grader grade submissions.zip --out results/
       grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --jobs 2
+      grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --points 10
       grader grade moodle.zip late/ --out hw1/ --format gradescope --format junit --min-score 70
       grader grade hw1-submissions/ --out hw1/ --retry-errors
     """
@@ -229,6 +241,8 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         raise GraderError(f"--gradebook {gradebook} needs the assignment column's id, or the LMS would make a "
                           "new column", fix="pass --column-id ID (Canvas: the number in the assignment's URL; "
                                             "Blackboard: the |ID after the column name in a downloaded gradebook)")
+    if points is not None and not gradebook:
+        raise GraderError("--points scales the gradebook's scores", fix="add --gradebook canvas|moodle|blackboard")
     if force and retry_errors:
         raise GraderError("--force already grades everything again", fix="drop --retry-errors")
     grader = make_grader(**options)
@@ -240,7 +254,7 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     settings = executor.Settings(**{**settings.__dict__, "jobs": jobs})
     plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=grader.rubric_digest, jobs=jobs,
                     force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
-                    column_id=column_id, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
+                    column_id=column_id, points=points, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
                     progress="quiet" if quiet else "auto", command=" ".join(sys.argv))
     try:
         outcome = run.run(plan)
@@ -248,6 +262,8 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         raise GraderError(inert.terminal(exc)) from None  # it quotes entry names from the inputs
     except executor.SetupFailed as exc:
         raise InfrastructureError(f"the grading workers could not start: {exc}") from None
+    for failure in outcome.failed:  # even with --quiet: a file the user asked for is missing
+        _log(f"error: {failure}")
     if not quiet:
         for note in outcome.notes:
             _log(note)
@@ -259,13 +275,24 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
 
 def _hook(root: Path, submission: str, results: str, source: str, fmt: str, options: dict) -> None:
     from grader import formats, hooks
+    from grader.formats import prairielearn
+    from grader.grade import SetupError
 
-    grader = make_grader(**options)
+    target = root / results
+    try:
+        grader = make_grader_or_raise(**options)
+    except (SetupError, rubric.RubricError) as exc:
+        if source != "prairielearn":
+            raise InfrastructureError(f"the grader could not start: {exc}") from None
+        # PrairieLearn reads results.json only after exit 0, else shows "Unknown error": say what went wrong
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(prairielearn.not_gradable(f"The grader could not start: {exc}")) + "\n")
+        _log(f"error: the grader could not start: {exc}")
+        return
     rep = hooks.grade_folder(grader, root / submission, source)
     if rep.status == Status.internal_error and source == "gradescope":
         # no results.json is how Gradescope marks a platform error, which the instructor can regrade
         raise InfrastructureError(f"not graded: {rep.message}")
-    target = root / results
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(formats.render(fmt, rep) + "\n")
     click.echo(f"{inert.terminal(rep.message)} -> {target}")
@@ -328,6 +355,45 @@ def prairielearn_hook(root, **options):
       grader prairielearn --root /tmp/pl         # by hand: /tmp/pl/student/main.py
     """
     _hook(root, "student", "results/results.json", "prairielearn", "prairielearn", options)
+
+
+@cli.command()
+@click.option("--reference", "solution", type=click.Path(dir_okay=False, path_type=Path),
+              help="A solution that earns full marks, graded once for real [default: the project's reference].")
+@grading_options
+def doctor(solution, **options):
+    """Check a set-up before students submit: the sandbox, MNIST (sha256), one real grading of the reference.
+
+    Prints each check, and the fix for each that fails. Exit status: 0 all passed, 1 some did not.
+    The Gradescope bundle's setup.sh and the PrairieLearn image run it while they are built.
+
+    \b
+    Examples:
+      grader doctor
+      grader doctor --sandbox process --data-dir /opt/grader/mnist
+      grader doctor --sandbox none --reference /autograder/source/reference/solution.py
+    """
+    from grader import doctor as checks
+    from grader.grade import SetupError
+
+    findings = [checks.check_sandbox(options["sandbox"], options["image"]), checks.check_data(options["data_dir"])]
+    if all(f.ok for f in findings):
+        try:
+            grader = make_grader_or_raise(**options)
+        except (SetupError, rubric.RubricError) as exc:
+            findings.append(checks.Finding("reference grading", False, f"the grader could not start: {exc}",
+                                           fix="fix the rubric, --device or the sandbox named above"))
+        else:
+            with contextlib.closing(grader):
+                findings.append(checks.check_reference(grader, solution or checks.default_reference()))
+    else:
+        findings.append(checks.Finding("reference grading", False, "not run: the checks above failed",
+                                       fix="fix those first"))
+    for f in findings:
+        click.echo(f"{'ok  ' if f.ok else 'FAIL'} {f.name}: {inert.terminal(f.detail)}")
+        if f.fix:
+            click.echo(f"     fix: {f.fix}")
+    sys.exit(EXIT_PASS if all(f.ok for f in findings) else EXIT_FAIL)
 
 
 @cli.command(name="report")

@@ -5,6 +5,7 @@ PrairieLearn's external-grading entry point, plus the zip an instructor uploads 
 from __future__ import annotations
 
 import io
+import math
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import grader as grader_package
 from grader.batch.executor import Work, grade_bytes, unjudged_report
 from grader.batch.inputs import one_student
 from grader.report import Report
-from grader.rubric import Rubric
+from grader.rubric import Limits, Rubric
 
 PROJECT = Path(grader_package.__file__).resolve().parent.parent
 
@@ -36,6 +37,10 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python
 python3 -m venv /opt/grader
 /opt/grader/bin/pip install /autograder/source/grader-src
 /opt/grader/bin/grader data download --data-dir /opt/grader/mnist
+# the last step checks the image: a broken one fails here, while it is built, not at the first submission
+"${{GRADER:-/opt/grader/bin/grader}}" doctor --sandbox {sandbox} --data-dir "${{GRADER_DATA_DIR:-/opt/grader/mnist}}" \\
+    --rubric "${{GRADER_ROOT:-/autograder}}/source/rubric.toml" \\
+    --reference "${{GRADER_ROOT:-/autograder}}/source/reference/solution.py"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -48,6 +53,29 @@ export GRADER_DATA_DIR=${{GRADER_DATA_DIR:-/opt/grader/mnist}}
 exec "${{GRADER:-/opt/grader/bin/grader}}" gradescope --root "$ROOT" --rubric "$ROOT/source/rubric.toml" \\
     --sandbox "${{GRADER_SANDBOX:-{sandbox}}}"
 """
+
+
+PRAIRIELEARN_MAX_TIMEOUT_S = 600  # PrairieLearn's docs/externalGrading.md: `timeout` "cannot exceed 600 seconds"
+SETUP_MARGIN_S = 60  # the sandbox's start, torch's import and the held-out evaluation: outside every budget
+
+
+def worst_case_hold_s(limits: Limits) -> float:
+    """What one file may hold a worker, whatever it does: the wall-clock backstop and two grace periods."""
+    return limits.timeout_s * limits.wall_factor + 2 * limits.grace_s
+
+
+def legal_run_s(limits: Limits, cpus: float) -> float:
+    """Wall time of an honest submission that spends its whole CPU budget, the short run and the confirmation
+    run (at most CONFIRM_CPU_MULTIPLE times the short one's), on `cpus` cores, plus graces and the set-up."""
+    from grader.grade import CONFIRM_CPU_MULTIPLE
+
+    return (1 + CONFIRM_CPU_MULTIPLE) * limits.timeout_s / cpus + 2 * limits.grace_s + SETUP_MARGIN_S
+
+
+def prairielearn_timeout(limits: Limits) -> int:
+    """info.json's `timeout`: long enough that the grader, not PrairieLearn, ends every run (PrairieLearn's own
+    kill discards results.json and shows "Grading failed"), within PrairieLearn's maximum."""
+    return min(PRAIRIELEARN_MAX_TIMEOUT_S, math.ceil(worst_case_hold_s(limits) + SETUP_MARGIN_S))
 
 
 def rubric_toml(rubric: Rubric) -> str:
@@ -73,9 +101,10 @@ def gradescope_bundle(rubric_text: str, sandbox: str = "process") -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
 
-        add("setup.sh", SETUP_SH, 0o755)
+        add("setup.sh", SETUP_SH.format(sandbox=sandbox), 0o755)
         add("run_autograder", RUN_AUTOGRADER.format(sandbox=sandbox), 0o755)
         add("rubric.toml", rubric_text)
+        add("reference/solution.py", (PROJECT / "reference" / "solution.py").read_bytes())  # for `grader doctor`
         add("grader-src/pyproject.toml", (PROJECT / "pyproject.toml").read_bytes())
         add("grader-src/README.md", (PROJECT / "README.md").read_bytes())
         for path in sorted((PROJECT / "grader").rglob("*.py")):

@@ -79,9 +79,26 @@ def test_ambiguous_student_exits_2_and_is_listed(run, tmp_path):
     assert rows(out)["123"]["status"] == "ambiguous" and "123" in (out / "summary.md").read_text()
 
 
+def test_a_gradebook_that_cannot_be_made_takes_no_other_export_with_it(run, tmp_path):
+    """A plain folder carries no Canvas ids: that gradebook fails alone, with why and the fix; every
+    --format is still written, and the exit status says an input was wrong (2), not that the grader broke."""
+    folder = tmp_path / "hw1"
+    folder.mkdir()
+    (folder / "alice.py").write_bytes(SYNTAX)
+    out = tmp_path / "out"
+    result = run("grade", folder, "--out", out, "--sandbox", "process", "--gradebook", "canvas", "--column-id",
+                 "4321", "--format", "gradescope", "--format", "junit")
+    assert result.exit_code == 2, result.output
+    assert "gradebook-canvas.csv not written" in result.output and "Canvas export" in result.output
+    assert not (out / "gradebook-canvas.csv").exists()
+    assert (out / "gradescope" / "alice" / "results.json").exists() and (out / "junit.xml").exists()
+    assert rows(out)["alice"]["status"] == "syntax_error" and (out / "summary.md").exists()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--gradebook", "canvas"], "--column-id"),
     (["--force", "--retry-errors"], "--force already"),
+    (["--points", "10"], "--gradebook"),
 ])
 def test_grade_usage_errors_exit_2_with_the_fix(run, tmp_path, args, fragment):
     result = run("grade", SUBMISSIONS / "empty.py", "--out", tmp_path / "o", "--sandbox", "process", *args)

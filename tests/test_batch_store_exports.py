@@ -116,12 +116,73 @@ def test_gradebooks_golden(store, kind):
         assert all(line.startswith('"') for line in text.splitlines())  # every field quoted
 
 
+@pytest.mark.parametrize("kind", exports.GRADEBOOKS)
+def test_an_infrastructure_error_never_becomes_a_gradebook_zero(store, kind):
+    roster, run = class_of_five(store)
+    store.save(roster[0].sha256, DIGEST, VERSION, reports.internal_error().model_dump_json(), run)
+    rows = store.rows(DIGEST, VERSION)
+    for r in rows:
+        r.student.source = kind
+    text, skipped = exports.gradebook(kind, rows, "HW1", "1", "")
+    assert "101" in skipped and not any("101" in cell for row in csv.reader(text.splitlines()) for cell in row[:2])
+
+
 def test_gradebook_leaves_out_students_of_another_lms(store):
     class_of_five(store)
     rows = store.rows(DIGEST, VERSION)
     rows[0].student.source = "folder"
     text, skipped = exports.gradebook("canvas", rows, "HW1", "1", "")
     assert "101" in skipped and ",101," not in text
+
+
+@pytest.mark.parametrize("kind, worth, bob", [  # bob scored 75/100: at 10 points, 7.5
+    ("canvas", ["Points Possible", "", "", "10"], ["'=cmd|' /C calc'!A0", "102", "", "7.5"]),
+    ("moodle", ["Identifier", "Full name", "Grade", "Maximum Grade"], ["Participant 102", "'=cmd|' /C calc'!A0",
+                                                                      "7.50", "10.00"]),
+    ("blackboard", ["Username", "HW1 [Total Pts: 10] |1"], ["102", "7.5"]),
+])
+def test_gradebook_points_scale_every_score_to_what_the_assignment_is_worth(store, kind, worth, bob):
+    class_of_five(store)
+    rows = store.rows(DIGEST, VERSION)
+    for r in rows:
+        r.student.source = kind
+    text, _ = exports.gradebook(kind, rows, "HW1", "1", "", points=10)
+    table = list(csv.reader(text.splitlines()))
+    assert table[1 if kind == "canvas" else 0][:len(worth)] == worth
+    assert [row[:len(bob)] for row in table if "102" in row[0] or row[1:2] == ["102"]] == [bob]
+
+
+@pytest.mark.parametrize("kind", exports.GRADEBOOKS)
+def test_a_gradebook_with_no_student_from_that_lms_is_refused_with_the_fix(store, kind):
+    class_of_five(store)
+    rows = store.rows(DIGEST, VERSION)
+    for r in rows:
+        r.student.source = "folder"
+    with pytest.raises(exports.ExportError) as err:
+        exports.gradebook(kind, rows, "HW1", "1", "")
+    assert exports.LMS_NAMES[kind] in str(err.value) and "zip" in err.value.fix
+
+
+def test_one_export_that_breaks_takes_no_other_with_it(store, tmp_path, monkeypatch):
+    class_of_five(store)
+    rows = store.rows(DIGEST, VERSION)
+    for r in rows:
+        r.student.source = "folder"  # no Canvas ids: that gradebook cannot be made
+
+    def broken(name, rep):
+        raise KeyError("a bug in one format")
+
+    monkeypatch.setitem(exports.FORMAT_FILES, "github-classroom", broken)
+    out = tmp_path / "out"
+    written = exports.write_all(out, rows, {**store.run_info(1), "started_at": "2026-01-02T03:04:05Z"},
+                                gradebook_kind="canvas", column_id="9",
+                                format_names=("github-classroom", "gradescope", "junit"))
+    assert [(f.target, f.internal) for f in written.failed] == [("gradebook-canvas.csv", False),
+                                                                ("github-classroom/", True)]
+    assert "KeyError" in str(written.failed[1]) and "fix: grade the zip" in str(written.failed[0])
+    assert not (out / "gradebook-canvas.csv").exists() and not (out / "github-classroom").exists()
+    assert (out / "gradescope" / "102" / "results.json").exists() and (out / "junit.xml").exists()
+    assert (out / "grades.csv").exists() and (out / "index.html").exists()
 
 
 def test_write_all_regenerates_every_export_from_the_rows(store, tmp_path):
@@ -132,8 +193,10 @@ def test_write_all_regenerates_every_export_from_the_rows(store, tmp_path):
     (out / "reports" / "stale.json").write_text("{}")  # a student no longer in the roster
     rows = store.rows(DIGEST, VERSION)
     run = {**store.run_info(1), "started_at": "2026-01-02T03:04:05Z"}
-    notes = exports.write_all(out, rows, run, gradebook_kind="canvas", column_id="9",
-                              format_names=("gradescope", "github-classroom", "prairielearn", "junit"))
+    written = exports.write_all(out, rows, run, gradebook_kind="canvas", column_id="9",
+                                format_names=("gradescope", "github-classroom", "prairielearn", "junit"))
+    notes = written.notes
+    assert written.failed == []
     assert sorted(p.name for p in (out / "reports").iterdir()) == ["101.json", "102.json", "103.json", "105.json",
                                                                    "106.json"]
     rep = Report.model_validate_json((out / "reports" / "102.json").read_text())

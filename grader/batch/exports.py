@@ -15,6 +15,7 @@ import re
 import shutil
 import statistics
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import formats, html, inert
@@ -23,6 +24,34 @@ from grader.formats import github_classroom, gradescope, junit, prairielearn
 from grader.report import CHECK_IDS, Report, Student
 
 GRADEBOOKS = ("canvas", "moodle", "blackboard")
+LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle", "blackboard": "Blackboard"}
+
+
+class ExportError(Exception):
+    """An export these rows cannot make (the input, not the grader, is at fault); the others are still written."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.fix = fix
+
+
+@dataclass
+class Failure:
+    """One export that was not written, and why. `internal`: a fault of the grader's, not of the input."""
+
+    target: str
+    message: str
+    fix: str | None = None
+    internal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.target} not written: {self.message}" + (f"\n  fix: {self.fix}" if self.fix else "")
+
+
+@dataclass
+class Written:
+    notes: list[str] = field(default_factory=list)  # for the instructor: skipped students
+    failed: list[Failure] = field(default_factory=list)
 
 
 def report_of(row: Row) -> Report | None:
@@ -83,32 +112,55 @@ def grades_csv(rows: list[Row]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- gradebooks
-def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, when: str) -> tuple[str, list[str]]:
+def gradebook(kind: str, rows: list[Row], title: str, column_id: str | None, when: str,
+              points: float | None = None) -> tuple[str, list[str]]:
     """The CSV the LMS's grade import reads, keyed by the ids its export carried. Returns (csv, skipped
-    students: those not found in that LMS's export, or with nothing graded, which keep their LMS grade)."""
-    mine = [r for r in rows if r.student.source == kind and r.report]
+    students: those not found in that LMS's export, or with nothing graded, which keep their LMS grade).
+    `points`: what the assignment is worth in the LMS; every score is scaled to it (75/100 -> 7.5/10).
+    Raises ExportError when no graded student came from that LMS's export (there is no id to key on)."""
+    if kind not in GRADEBOOKS:
+        raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
+    # an infrastructure error is no verdict: it stays out, so the LMS keeps what it had instead of a false 0
+    mine = [r for r in rows if r.student.source == kind and r.report and status_of(r) != "internal_error"]
     skipped = [r.student.id for r in rows if r not in mine]
     if kind == "canvas":
-        reps = [(r, json.loads(r.report)) for r in mine if not r.student.id.startswith("anon_")]
         skipped += [r.student.id for r in mine if r.student.id.startswith("anon_")]
-        max_score = reps[0][1]["max_score"] if reps else ""
-        table = [["Student", "ID", "Section", f"{title} ({column_id})"], ["Points Possible", "", "", _points(max_score)]]
-        table += [[_cell(r.student.name or r.student.id), _cell(r.student.id), "", _points(rep["score"])]
+        mine = [r for r in mine if not r.student.id.startswith("anon_")]
+    if not mine:
+        lms = LMS_NAMES[kind]
+        raise ExportError(f"no graded student came from a {lms} export, so no {lms} id is known to key a grade on",
+                          fix=f"grade the zip {lms}'s bulk download of the submissions gives (or that zip unpacked)")
+    reps = [(r, json.loads(r.report)) for r in mine]
+    max_score = reps[0][1]["max_score"]
+    scale = _scale(points, max_score)
+    worth = max_score * scale
+    if kind == "canvas":
+        table = [["Student", "ID", "Section", f"{title} ({column_id})"], ["Points Possible", "", "", _points(worth)]]
+        table += [[_cell(r.student.name or r.student.id), _cell(r.student.id), "", _points(_scaled(rep, scale))]
                   for r, rep in reps]
         return _csv(table), skipped
     if kind == "moodle":
         table = [["Identifier", "Full name", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments"]]
-        for r in mine:
-            rep = json.loads(r.report)
-            table.append([f"Participant {r.student.id}", _cell(r.student.name), f"{rep['score']:.2f}",
-                          f"{rep['max_score']:.2f}", when, _cell(rep["message"])])
+        table += [[f"Participant {r.student.id}", _cell(r.student.name), f"{_scaled(rep, scale):.2f}", f"{worth:.2f}",
+                   when, _cell(rep["message"])] for r, rep in reps]
         return _csv(table), skipped
-    if kind == "blackboard":
-        max_score = json.loads(mine[0].report)["max_score"] if mine else 0
-        table = [["Username", f"{title} [Total Pts: {max_score:g}] |{column_id}"]]
-        table += [[_cell(r.student.id), _points(json.loads(r.report)["score"])] for r in mine]
-        return _csv(table, quote_all=True), skipped
-    raise ValueError(f"unknown gradebook {kind!r} (choose {', '.join(GRADEBOOKS)})")
+    table = [["Username", f"{title} [Total Pts: {worth:g}] |{column_id}"]]
+    table += [[_cell(r.student.id), _points(_scaled(rep, scale))] for r, rep in reps]
+    return _csv(table, quote_all=True), skipped
+
+
+def _scale(points: float | None, max_score: float) -> float:
+    if points is None:
+        return 1.0
+    if max_score <= 0:
+        raise ExportError("the rubric's maximum is 0 points, which no scale turns into --points",
+                          fix="give the rubric's checks points, or leave out --points")
+    return points / max_score
+
+
+def _scaled(rep: dict, scale: float) -> float:
+    """Rounded to 2 places, which every LMS here stores: 75/100 at 10 points is 7.5, 2/3 of 10 is 6.67."""
+    return round(rep["score"] * scale, 2)
 
 
 # ---------------------------------------------------------------------------------------------- summary.md
@@ -227,9 +279,10 @@ assert set(FORMAT_FILES) == set(formats.NAMES)
 
 def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None = None,
               gradebook_kind: str | None = None, title: str = "MNIST training loop", column_id: str | None = None,
-              format_names: tuple[str, ...] = ()) -> list[str]:
-    """Regenerate every export in OUT from the rows. Returns notes for the instructor (skipped students)."""
-    notes: list[str] = []
+              format_names: tuple[str, ...] = (), points: float | None = None) -> Written:
+    """Regenerate every export in OUT from the rows. Each is written or fails on its own: one that cannot be
+    made (a Canvas gradebook of a plain folder) or that breaks is reported in `failed`, never takes the rest."""
+    written = Written()
     reports = {r.student.id: report_of(r) for r in rows}
     names: dict[str, str] = {}
     taken: set[str] = set()
@@ -240,25 +293,41 @@ def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None 
             name = f"{safe_name(r.student.id)}-{n}"
         names[r.student.id] = name
         taken.add(name.lower())
-    _replace_dir(out / "reports", {f"{names[sid]}.json": rep.model_dump_json(indent=2) + "\n"
-                                   for sid, rep in reports.items() if rep is not None})
-    _write(out / "grades.csv", grades_csv(rows))
-    _write(out / "summary.md", summary_md(rows, run, min_score))
-    # the class page and one page per student, pure functions of the stored reports like every other export
     graded = [(sid, names[sid], rep) for sid, rep in reports.items() if rep is not None]
-    _replace_dir(out / "pages", {f"{name}.html": html.student_page(rep) for _, name, rep in graded})
-    _write(out / "index.html", html.class_index([(sid, rep, f"pages/{name}.html") for sid, name, rep in graded],
-                                                title=title))
-    if gradebook_kind:
-        text, skipped = gradebook(gradebook_kind, rows, title, column_id, run["started_at"].replace("T", " ")
-                                  .rstrip("Z"))
+
+    def write_gradebook() -> None:
+        text, skipped = gradebook(gradebook_kind, rows, title, column_id,
+                                  run["started_at"].replace("T", " ").rstrip("Z"), points)
         _write(out / f"gradebook-{gradebook_kind}.csv", text)
         if skipped:
-            notes.append(f"gradebook-{gradebook_kind}.csv leaves out {len(skipped)} student(s) with no "
-                         f"{gradebook_kind} id or no verdict: {', '.join(skipped[:8])}{' …' if len(skipped) > 8 else ''}")
-    for fmt in format_names:
-        files = dict(FORMAT_FILES[fmt](names[sid], rep) for sid, rep in reports.items() if rep is not None)
-        _replace_dir(out / fmt, files)
+            written.notes.append(f"gradebook-{gradebook_kind}.csv leaves out {len(skipped)} student(s) with no "
+                                 f"{gradebook_kind} id or no verdict: {', '.join(skipped[:8])}"
+                                 f"{' …' if len(skipped) > 8 else ''}")
+
+    def write_format(fmt: str) -> None:
+        _replace_dir(out / fmt, dict(FORMAT_FILES[fmt](name, rep) for _, name, rep in graded))
         if fmt == "junit":
-            _write(out / "junit.xml", junit.combined([rep for rep in reports.values() if rep is not None]))
-    return notes
+            _write(out / "junit.xml", junit.combined([rep for _, _, rep in graded]))
+
+    steps = [
+        ("reports/", lambda: _replace_dir(out / "reports", {f"{name}.json": rep.model_dump_json(indent=2) + "\n"
+                                                            for _, name, rep in graded})),
+        ("grades.csv", lambda: _write(out / "grades.csv", grades_csv(rows))),
+        ("summary.md", lambda: _write(out / "summary.md", summary_md(rows, run, min_score))),
+        # the class page and one page per student, pure functions of the stored reports like every other export
+        ("pages/", lambda: _replace_dir(out / "pages", {f"{name}.html": html.student_page(rep)
+                                                        for _, name, rep in graded})),
+        ("index.html", lambda: _write(out / "index.html", html.class_index(
+            [(sid, rep, f"pages/{name}.html") for sid, name, rep in graded], title=title))),
+    ]
+    if gradebook_kind:
+        steps.append((f"gradebook-{gradebook_kind}.csv", write_gradebook))
+    steps += [(f"{fmt}/", lambda fmt=fmt: write_format(fmt)) for fmt in format_names]
+    for target, step in steps:
+        try:
+            step()
+        except ExportError as exc:
+            written.failed.append(Failure(target, str(exc), exc.fix))
+        except Exception as exc:  # a bug of ours in one export: say so, and still write the others
+            written.failed.append(Failure(target, f"internal error: {type(exc).__name__}: {exc}", internal=True))
+    return written

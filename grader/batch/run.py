@@ -38,6 +38,7 @@ class Plan:
     gradebook: str | None = None
     title: str = "MNIST training loop"
     column_id: str | None = None
+    points: float | None = None  # what the assignment is worth in the LMS: gradebook scores are scaled to it
     formats: tuple[str, ...] = ()
     pattern: str | None = None
     progress: str = "auto"  # auto (bar on a terminal, else lines) | bar | lines | quiet
@@ -54,6 +55,7 @@ class Outcome:
     exit_code: int
     notes: list[str] = field(default_factory=list)
     mean: float | None = None
+    failed: list[exports.Failure] = field(default_factory=list)  # exports not written, each with why
 
 
 def default_jobs(memory_mb: int) -> int:
@@ -175,21 +177,22 @@ def _run(plan: Plan, found: inputs.Discovery, store: Store, executor: Executor |
     interrupted = interrupts > 0 and graded < len(todo)
     store.end_run(run_id, "interrupted" if interrupted else "complete")
     rows = store.rows(plan.rubric_digest, __version__)
-    notes = exports.write_all(plan.out, rows, store.run_info(run_id), min_score=plan.min_score,
-                              gradebook_kind=plan.gradebook, title=plan.title, column_id=plan.column_id,
-                              format_names=plan.formats)
+    written = exports.write_all(plan.out, rows, store.run_info(run_id), min_score=plan.min_score,
+                                gradebook_kind=plan.gradebook, title=plan.title, column_id=plan.column_id,
+                                format_names=plan.formats, points=plan.points)
     if graded:
-        notes.insert(0, f"graded {graded} file(s) in {time.monotonic() - started:.1f} s")
-    return _outcome(plan, rows, len(found.students), len(todo), graded, interrupted, notes)
+        written.notes.insert(0, f"graded {graded} file(s) in {time.monotonic() - started:.1f} s")
+    return _outcome(plan, rows, len(found.students), len(todo), graded, interrupted, written)
 
 
-def _outcome(plan: Plan, rows, students: int, to_grade: int, graded: int, interrupted: bool, notes) -> Outcome:
+def _outcome(plan: Plan, rows, students: int, to_grade: int, graded: int, interrupted: bool,
+             written: exports.Written) -> Outcome:
     reps = [json.loads(r.report) for r in rows if r.report]
     if interrupted:
         code = EXIT_INTERRUPTED
-    elif any(r["status"] == "internal_error" for r in reps):
+    elif any(r["status"] == "internal_error" for r in reps) or any(f.internal for f in written.failed):
         code = EXIT_INFRA
-    elif any(r.student.problem for r in rows):
+    elif any(r.student.problem for r in rows) or written.failed:
         code = EXIT_USAGE
     elif any(r["score"] < (r["max_score"] if plan.min_score is None else plan.min_score) for r in reps):
         code = EXIT_FAIL
@@ -197,4 +200,4 @@ def _outcome(plan: Plan, rows, students: int, to_grade: int, graded: int, interr
         code = EXIT_PASS
     mean = statistics.mean(r["score"] for r in reps) if reps else None
     return Outcome(students, to_grade, graded, len({r.sha256 for r in rows if r.report}) - graded, interrupted,
-                   code, notes, mean)
+                   code, written.notes, mean, written.failed)
