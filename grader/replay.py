@@ -26,15 +26,12 @@ from dataclasses import dataclass, field
 
 from grader.checks.base import Verification
 from grader.harness import recording
+from grader.replayer import Bad
 from grader.trace import Trace
 
 MAX_REPLAYED = 6  # records replayed per run: the first, and up to five more chosen at random
 LOSS_RTOL, LOSS_ATOL = 1e-4, 1e-5
 STEP_KEYS = {"opt", "n", "backward", "replayed", "loss", "outside", "adam", "moved", "grads_zero"}
-
-
-class Bad(Exception):
-    """A record that is inconsistent with a real step on the served data."""
 
 
 @dataclass

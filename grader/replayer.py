@@ -1,7 +1,8 @@
 """The replay's torch half (see grader/replay.py for the whole): recomputes the steps the host chose, in the
 held-out evaluator's sandbox (grader/evaluate.py), where torch is already imported and nothing runs but data:
 the records' programs are tapes of allowlisted torch calls (harness/portable.py), their tensors plain
-weights-only tensors. The host never imports torch for it, and judges the answer (replay.conclude).
+weights-only tensors. The host never imports torch for it, and judges the answer (replay.conclude). Runs in
+the sandbox image, so it imports nothing of the host's (pydantic, the checks): torch and the harness only.
 
 Answer: {"steps": [{"step": {...}, "notes": [...]} or {"bad": "why"}, one per record], "parameters": N or None}.
 """
@@ -13,7 +14,6 @@ import binascii
 import io
 from functools import lru_cache
 
-from grader.replay import Bad
 
 GRAD_RTOL = 1e-3  # relative to the gradient's norm: the sandbox ran on one thread, the replay may use more
 LABELS_MISMATCH = 0.02  # near-duplicate images of different digits: a row may match the wrong one
@@ -21,6 +21,10 @@ RANDOM_CALLS = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d"
                 "rand", "randn", "rand_like", "randn_like", "randint", "randint_like", "bernoulli", "normal",
                 "normal_", "uniform_", "multinomial", "randperm", "rrelu", "bernoulli_", "exponential_"}
 TARGET_LOSSES = {"cross_entropy", "nll_loss"}
+
+
+class Bad(Exception):
+    """A record that is inconsistent with a real step on the served data."""
 
 
 def answer(request: dict, pool, labels, model: bytes | None) -> dict:

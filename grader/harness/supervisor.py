@@ -119,7 +119,10 @@ class TraceReader:
 
     def __init__(self, key: str, emit):
         self.key, self.emit = key, emit
-        self.buf, self.bytes, self.next, self.rejected = b"", 0, 1, 0
+        # the unfinished line's pieces: joined once when its newline comes (a record of megabytes arrives in
+        # pipe-sized pieces, and re-joining the whole line for each would be quadratic)
+        self.pieces: list[bytes] = []
+        self.bytes, self.next, self.rejected = 0, 1, 0
         # the harness's CPU before the submission's first line (its run_start event); None before it comes
         self.setup_cpu_s: float | None = None
 
@@ -127,8 +130,14 @@ class TraceReader:
         self.bytes += len(data)
         if self.bytes > TRACE_CAP_BYTES:
             return
-        self.buf += data
-        *lines, self.buf = self.buf.split(b"\n")
+        if b"\n" not in data:
+            self.pieces.append(data)
+            return
+        first, *lines = data.split(b"\n")
+        self.pieces.append(first)
+        lines.insert(0, b"".join(self.pieces))
+        last = lines.pop()
+        self.pieces = [last] if last else []
         for line in lines:
             try:
                 event = json.loads(line)

@@ -2,10 +2,9 @@
 repository): pinned by commit and sha256, kept outside the repository, found here.
 
 Where it lives: $GRADER_CONSUMERS_DIR, else ~/.cache/grader/consumers, as `OWNER+NAME@COMMIT/PATH` (with
-the project's licence file beside it). To put it there, on a machine that reaches GitHub:
-  git clone https://github.com/classroom-resources/autograding-grading-reporter && cd autograding-grading-reporter
-  D=~/.cache/grader/consumers/classroom-resources+autograding-grading-reporter@d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca
-  mkdir -p $D/dist && git show d13b5912:dist/main.js > $D/dist/main.js && git show d13b5912:LICENSE.md > $D/LICENSE.md
+the project's licence file beside it): the published file of that commit, unchanged (its sha256 is checked).
+This repository never carries a consumer's code, nor a way to build one; where the file is absent the tests
+that need it skip and say so.
 """
 
 from __future__ import annotations
