@@ -157,7 +157,8 @@ def _same_loss(loss, known_recorded: tuple) -> None:
     known, recorded = known_recorded
     if loss is None or not known:
         return
-    if isinstance(recorded, bool) or not isinstance(recorded, (int, float)) or abs(loss - recorded) > LOSS_ATOL + LOSS_RTOL * abs(loss):
+    number = isinstance(recorded, (int, float)) and not isinstance(recorded, bool)
+    if not number or abs(loss - recorded) > LOSS_ATOL + LOSS_RTOL * abs(loss):
         raise Bad(f"the trace says its loss was {recorded}, its network gives {loss:.6g} on its batch")
 
 

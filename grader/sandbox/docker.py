@@ -35,7 +35,8 @@ def harness_digest() -> str:
     """sha256 of the code that runs inside the sandbox; host and image must agree on it (same protocol)."""
     package = Path(grader.__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted([package / "__init__.py", package / "evaluate.py", package / "replayer.py", *(package / "harness").rglob("*.py")]):
+    sandboxed = [package / "__init__.py", package / "evaluate.py", package / "replayer.py"]
+    for path in sorted([*sandboxed, *(package / "harness").rglob("*.py")]):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

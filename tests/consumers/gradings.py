@@ -1,10 +1,11 @@
 """Six real gradings, one `grader check` run each, whose outputs every consumer test feeds to the program
 that reads them in production: a pass, a partial, a crash, a timeout, an invalid file and an internal error.
 
-The internal error is a real grader failure, not a hand-built report: the host's MNIST training images are
-cut short after a valid header (a disk that filled up while the data was imported). The data check reads
-headers only, so the grader starts; reading the images for the run then fails on the host (every backend:
-the replay reads the host's copy), and `grader/grade.py` turns that exception into `internal_error`, exit 3.
+The internal error is a real grader failure, not a hand-built report: the host's MNIST test labels are cut
+short after a valid header (a disk that filled up while the data was imported). The data check reads
+headers only, so the grader starts and the run goes ahead; scoring the predictions then fails on the host
+(every backend: the test labels never leave it), and `grader/grade.py` turns that exception into
+`internal_error`, exit 3.
 """
 
 from __future__ import annotations
@@ -54,14 +55,14 @@ class Grading(NamedTuple):
 
 
 def broken_data(real: Path, dest: Path) -> Path:
-    """A copy of the MNIST folder whose training images stop halfway through, after a valid header."""
+    """A copy of the MNIST folder whose test labels stop halfway through, after a valid header."""
     dest.mkdir(parents=True, exist_ok=True)
     files = data.require(real)
     for role, path in files.items():
-        if role != "train_images":
+        if role != "test_labels":
             shutil.copy(path, dest / path.name)
-    dims, payload = idx.read(files["train_images"])
-    (dest / data.FILES["train_images"]).write_bytes(idx.header(dims) + payload[: len(payload) // 2])
+    dims, payload = idx.read(files["test_labels"])
+    (dest / data.FILES["test_labels"]).write_bytes(idx.header(dims) + payload[: len(payload) // 2])
     return dest
 
 

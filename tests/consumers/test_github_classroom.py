@@ -133,7 +133,7 @@ EXPECTED = {
                "✅ Prints the loss every epoch (part 1 of 5)", "Total points for printsLossEachEpoch: 2.00/10"]),
     "timeout": ({"totalPoints": 0, "maxPoints": 100}, "Some tests failed.", ["wall-clock backstop"]),
     "invalid": ({"totalPoints": 0, "maxPoints": 100}, "Some tests failed.", ["# the file is empty"]),
-    "internal_error": (None, "Some tests errored.", ["Error: internal error:", "header says 47040000 bytes", "hint: this is the grader's fault"]),
+    "internal_error": (None, "Some tests errored.", ["Error: internal error:", "header says 10000 bytes", "hint: this is the grader's fault"]),
     "missing": ({"totalPoints": 0, "maxPoints": 100}, "Some tests failed.", ["# cannot read train.py"]),
 }
 
