@@ -52,13 +52,6 @@ def parameter_count(model: bytes | None) -> int | None:
         return None
 
 
-def warm_up() -> None:
-    """What the first replay would otherwise pay: torch.optim's first optimizer imports torch._dynamo (~1 s)."""
-    import torch
-
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-
-
 @lru_cache(maxsize=2)
 def served_pool(images: str, labels: str, train_examples: int, eval_examples: int, seed: int, full: bool):
     """The images this run served (train and train=False slices together), standardized once for matching
