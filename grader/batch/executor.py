@@ -55,6 +55,11 @@ class Settings:
 
 
 class Executor(ABC):
+    notes: list[str]  # what the batch should tell the user at the end (a node that graded nothing, and why)
+
+    def say(self, text: str) -> None:
+        """Tell the user now (the batch points this at its progress output)."""
+
     @abstractmethod
     def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
         """Grade every piece of work; yield (work, report JSON) as each finishes, in any order."""
@@ -78,13 +83,15 @@ def make_grader(settings: Settings):
     return Grader(opts)
 
 
-def grade_bytes(grader, work: Work) -> str:
-    """The unit of work: write the bytes into a private temp dir, grade them, report as JSON."""
+def grade_bytes(grader, work: Work, node: str | None = None) -> str:
+    """The unit of work: write the bytes into a private temp dir, grade them, report as JSON. `node`: the
+    cluster node that graded it, for the report (None on the local pool)."""
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         path = Path(tmp) / inert.file_name(Path(work.name).name or "submission.py")  # a student's name: bounded
         path.write_bytes(work.content)
         report = grader.grade(path)
     report.submission.path = work.name  # never the worker's temp path
+    report.environment.node = node
     return report.model_dump_json()
 
 
@@ -157,6 +164,7 @@ class SetupFailed(Exception):
 class LocalPool(Executor):
     def __init__(self, settings: Settings, jobs: int):
         self.settings, self.jobs = settings, max(1, jobs)
+        self.notes = []
         self.ctx = mp.get_context("spawn")  # no fork of a threaded parent
         self.outbox = self.ctx.Queue()
         self.workers: list = []
