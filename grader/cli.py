@@ -545,7 +545,7 @@ def cluster_status(address, sandbox, image):
         mnist = n["mnist"] or "not here (the driver ships it)"
         _log(f"{n['node']}: {n['cpus']:g} CPUs, {n['gpus']:g} GPUs{' (device found)' if n['gpu'] else ''}, "
              f"sandbox {backend}, MNIST {mnist}")
-    click.echo(f"{len(nodes)} node(s), {sum(n['backend'] is not None for n in nodes)} can grade")
+    click.echo(f"{len(nodes)} node(s), {sum(n['backend'] is not None for n in nodes)} with a sandbox backend")
     if not any(n["backend"] for n in nodes):
         sys.exit(EXIT_USAGE)
 

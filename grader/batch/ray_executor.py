@@ -201,7 +201,7 @@ class RayPool(Executor):
         work = slot.work
         if self.abandoned:  # killed on purpose: it stays ungraded, and the next run grades it
             return
-        self.say(f"{why}: lost the submission it was grading"
+        self.say(f"{why}: lost {work.name} while grading it"
                  + ("; another slot grades it" if self.tries[work.key] < MAX_TRIES else ""))
         if self.tries[work.key] < MAX_TRIES:
             pending.append(work)
