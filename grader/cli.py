@@ -245,12 +245,8 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         settings, digest, pool = _ray_pool(options, address, jobs, gpus_per_job)
     else:
         grader = make_grader(**options)
-        settings = executors.Settings(rubric=grader.rubric.model_dump(mode="json"), device=options["device"],
-                                      data_dir=str(options["data_dir"]) if options["data_dir"] else None,
-                                      seed=options["seed"], timeout=options["timeout"], sandbox=grader.backend.name,
-                                      image=options["image"])
         jobs, digest, pool = jobs or run.default_jobs(grader.limits.memory_mb), grader.rubric_digest, None
-        settings = executors.Settings(**{**settings.__dict__, "jobs": jobs})
+        settings = _batch_settings(grader.rubric, options, grader.backend.name, jobs)
     plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=digest, jobs=jobs or 0,
                     force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
                     column_id=column_id, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
@@ -270,26 +266,33 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     sys.exit(outcome.exit_code)
 
 
+def _batch_settings(rub: rubric.Rubric, options: dict, sandbox_kind: str, jobs: int):
+    """What each batch worker builds its Grader from, as plain data."""
+    from grader.batch import executor as executors
+
+    return executors.Settings(rubric=rub.model_dump(mode="json"), device=options["device"],
+                              data_dir=str(options["data_dir"]) if options["data_dir"] else None,
+                              seed=options["seed"], timeout=options["timeout"], sandbox=sandbox_kind,
+                              image=options["image"], jobs=jobs)
+
+
 def _ray_pool(options: dict, address: str | None, jobs: int | None, gpus_per_job: float):
     """The driver's side of a Ray batch: no sandbox or GPU needed here (each node proves its own), only the
     rubric, and MNIST where this machine has it to ship to the nodes that lack it."""
-    from grader.batch import executor as executors, ray_executor
+    from grader.batch import ray_executor
 
     if options["sandbox"] == "none":
         raise GraderError("--sandbox none is refused with --executor ray: a cluster grades only in a sandbox",
                           fix="pass --sandbox auto, process or docker")
     try:
         ray_executor.import_ray()
-    except ray_executor.RayMissing as exc:
+    except ray_executor.RayUnavailable as exc:
         raise GraderError(str(exc)) from None
     try:
         rub = rubric.load(options["rubric_path"])
     except rubric.RubricError as exc:
         raise GraderError(str(exc)) from None
-    settings = executors.Settings(rubric=rub.model_dump(mode="json"), device=options["device"],
-                                  data_dir=str(options["data_dir"]) if options["data_dir"] else None,
-                                  seed=options["seed"], timeout=options["timeout"], sandbox=options["sandbox"],
-                                  image=options["image"], jobs=1)
+    settings = _batch_settings(rub, options, options["sandbox"], jobs=1)
     pool = ray_executor.RayPool(settings, address, jobs, cpus_per_job=rub.limits.cpus or 1.0,
                                 gpus_per_job=gpus_per_job if options["device"] == "cuda" else 0.0)
     return settings, rubric.digest(rub, options["seed"], options["timeout"]), pool
@@ -538,7 +541,7 @@ def cluster_status(address, sandbox, image):
 
     try:
         nodes = ray_executor.cluster_status(address, sandbox, image)
-    except ray_executor.RayMissing as exc:
+    except ray_executor.RayUnavailable as exc:
         raise GraderError(str(exc)) from None
     for n in nodes:
         backend = n["backend"] or f"NONE ({n['no_backend']})"

@@ -182,6 +182,28 @@ def test_cluster_status_names_each_nodes_backend(cluster):
     assert "1 CPUs" in a and "sandbox process" in a and "MNIST not here (the driver ships it)" in a
 
 
+def test_cuda_slots_ask_ray_for_gpus_and_a_node_without_one_grades_nothing(tmp_path, real_data, cluster):
+    """No node has a GPU resource: nothing is placed. A node that declares a GPU it lacks gets the one slot
+    (0.5 GPU each) and refuses it: the batch says why and grades nothing."""
+    from grader.sandbox import cuda_present
+
+    if cuda_present():
+        pytest.skip("this host has a GPU: a node declaring one would really have it")
+    c, _ = cluster
+    one = FILES[3:4]
+    args = ("--executor", "ray", "--address", c.address, "--device", "cuda", "--gpus-per-job", "0.5")
+    done = batch(tmp_path / "none", *args, data=real_data, files=one)
+    assert done.returncode == 3 and "no node with 1 free CPU(s) and 0.5 GPU(s)" in done.stderr, done.stderr
+    liar = c.add_node(num_cpus=1, num_gpus=1, object_store_memory=80 * 2**20)
+    try:
+        done = batch(tmp_path / "liar", *args, data=real_data, files=one)
+    finally:
+        c.remove_node(liar)
+    assert done.returncode == 3, done.stderr
+    assert f"ray node {liar.node_id[:12]}): grades nothing: SetupError: --device cuda was asked for, but this " \
+           "machine has no NVIDIA GPU" in done.stderr, done.stderr
+
+
 @pytest.mark.slow
 def test_a_submission_lost_twice_is_an_infrastructure_error_that_retry_errors_grades(tmp_path, real_data, cluster):
     c, _ = cluster

@@ -25,7 +25,7 @@ import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from grader import inert
 
@@ -55,7 +55,7 @@ class Settings:
 
 
 class Executor(ABC):
-    notes: list[str]  # what the batch should tell the user at the end (a node that graded nothing, and why)
+    notes: Sequence[str] = ()  # what the batch tells the user at the end (a node that graded nothing, and why)
 
     def say(self, text: str) -> None:
         """Tell the user now (the batch points this at its progress output)."""
@@ -164,7 +164,6 @@ class SetupFailed(Exception):
 class LocalPool(Executor):
     def __init__(self, settings: Settings, jobs: int):
         self.settings, self.jobs = settings, max(1, jobs)
-        self.notes = []
         self.ctx = mp.get_context("spawn")  # no fork of a threaded parent
         self.outbox = self.ctx.Queue()
         self.workers: list = []

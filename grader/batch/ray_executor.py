@@ -15,6 +15,7 @@ a dead driver); the store it wrote resumes the batch.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,21 +31,34 @@ MAX_TRIES = 2  # a submission whose slot died is handed to another slot once
 NODE_DEATHS = 3  # slots that died before grading anything: after this many, a node is given up
 
 
-class RayMissing(Exception):
-    """--executor ray without Ray installed."""
+class RayUnavailable(SetupFailed):
+    """Ray is not installed, or no cluster answers at the address."""
 
 
 def import_ray():
     try:
         import ray
     except ImportError:
-        raise RayMissing("--executor ray needs Ray: pip install 'grader[ray]'") from None
+        raise RayUnavailable("--executor ray needs Ray: pip install 'grader[ray]'") from None
     return ray
+
+
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Ray itself retries an unreachable head for minutes; a plain HOST:PORT is tried once here instead."""
+    host, _, port = (address or "").rpartition(":")
+    if not address or "://" in address or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayUnavailable(f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one with "
+                             "`ray start --head`, or pass its head's HOST:PORT with --address") from None
 
 
 def connect(address: str | None):
     """Join the cluster at `address` (else $RAY_ADDRESS; with neither, Ray starts one on this machine)."""
     ray = import_ray()
+    check_reachable(address)
     if not ray.is_initialized():
         ray.init(address=address, logging_level="ERROR", log_to_driver=False, include_dashboard=False,
                  configure_logging=True)
