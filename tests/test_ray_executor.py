@@ -97,6 +97,7 @@ def store_results(out: Path) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory, real_data):
+    need_ray()  # before grading: without Ray there is nothing to compare with
     out = tmp_path_factory.mktemp("local") / "out"
     done = batch(out, "--jobs", "2", data=real_data)
     assert done.returncode in (0, 1, 2), done.stderr
@@ -267,3 +268,19 @@ def test_the_local_path_never_imports_ray():
     done = subprocess.run([sys.executable, "-c", blocked % (str(FILES[0]), "/nonexistent/out")],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "pip install 'grader[ray]'" in done.stderr, done.stderr
+
+
+def test_shipped_mnist_is_written_on_a_node_only_when_it_is_the_published_one(tiny_data, tmp_path, monkeypatch):
+    """A node accepts the driver's bytes only when they are what the driver sent (sha256 of each file) and
+    the published MNIST (data.SHA256): a stand-in that matches its own digest is still refused."""
+    from grader import data
+    from grader.batch import ray_node
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    blobs = {p.name: p.read_bytes() for p in tiny_data.iterdir() if p.is_file()}
+    digest = ray_node.digest_of(blobs)
+    altered = {**blobs, "t10k-labels-idx1-ubyte": blobs["t10k-labels-idx1-ubyte"][:-1] + b"\x00"}
+    with pytest.raises(data.DataMissing, match="arrived altered"):
+        ray_node.unpack(altered, digest)
+    with pytest.raises(data.DataMissing, match="not the published MNIST"):
+        ray_node.unpack(blobs, digest)
