@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 
 from grader import data
 from grader.batch.executor import Executor, SetupFailed, Settings, Work, failure_report
-from grader.batch.ray_node import Blobs, GradingSlot, digest_of, node_facts
+from grader.batch.ray_node import Blobs, LOADED_CODE, GradingSlot, digest_of, node_facts
 
 POLL_S = 0.5
 REFRESH_S = 10.0  # how often to look for nodes that joined (an autoscaler's), and refill slots
@@ -97,7 +97,7 @@ class RayPool(Executor):
         self.tries: Counter = Counter()  # work key -> times handed out
         self.ready_nodes: set[str] = set()
         self.stopping = self.abandoned = self.refill = False
-        self.ray = self.remote_slot = self.shipped = self.blobs_digest = None
+        self.ray = self.remote_slot = self.shipped = self.blobs_digest = self.code = None
 
     # ------------------------------------------------------------------ the batch
     def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
@@ -132,6 +132,7 @@ class RayPool(Executor):
         # one object for the whole cluster: a node fetches it at most once, and only when it lacks MNIST
         self.shipped = [ray.put(blobs)] if blobs else []
         self.blobs_digest = digest_of(blobs) if blobs else None
+        self.code = LOADED_CODE
 
     def _running(self) -> int:
         return sum(kind == "grade" for kind, _ in self.waiting.values())
@@ -154,7 +155,7 @@ class RayPool(Executor):
                 actor = self.remote_slot.options(
                     num_cpus=self.cpus, num_gpus=self.gpus, max_restarts=0, max_concurrency=1,
                     scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-                ).remote(self.settings_for_nodes(), self.cpus, self.shipped, self.blobs_digest)
+                ).remote(self.settings_for_nodes(), self.cpus, self.shipped, self.blobs_digest, self.code)
                 slot = Slot(actor, node_id)
                 self.waiting[actor.ready.remote()] = ("ready", slot)
                 self.live[node_id] += 1

@@ -12,6 +12,7 @@ import os
 import socket
 from pathlib import Path
 
+import grader
 from grader import data
 from grader.batch.executor import Settings, Work, grade_bytes, make_grader
 
@@ -23,6 +24,20 @@ def node_name() -> str:
     import ray
 
     return f"{socket.gethostname()} (ray node {ray.get_runtime_context().get_node_id()[:12]})"
+
+
+def code_digest() -> str:
+    """sha256 of the grader's Python code: every line of it can change a verdict, so a node grades only
+    with the same code as the driver (the same version string is not enough for an edited checkout).
+    Read once per process, when the code is loaded: a Ray worker kept from before an upgrade differs."""
+    package = Path(grader.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{grader.__version__}/{digest.hexdigest()[:16]}"
+
+
+LOADED_CODE = code_digest()  # when this process loaded the grader
 
 
 def backend_here(kind: str, image: str) -> tuple[str | None, str | None]:
@@ -102,8 +117,11 @@ class GradingSlot:
     """One grading slot on one node: a Grader built once (a warm worker, a running held-out evaluator), then
     one submission at a time. A slot that cannot grade safely says why in `ready()` and grades nothing."""
 
-    def __init__(self, settings: Settings, cpus: float, shipped: list, blobs_digest: str | None):
+    def __init__(self, settings: Settings, cpus: float, shipped: list, blobs_digest: str | None, code: str):
         self.node, self.grader, self.problem, self.mnist = node_name(), None, None, None
+        if code != LOADED_CODE:
+            self.problem = f"its grader code ({LOADED_CODE}) is not the driver's ({code}): install the same on every node"
+            return
         backend, why = backend_here(settings.sandbox, settings.image)
         if backend is None:
             self.problem = f"no sandbox backend: {why}"
