@@ -537,7 +537,7 @@ def cluster_status(address, sandbox, image):
     """List the cluster's nodes: CPUs, GPUs, the sandbox backend each grades in, and whether MNIST is there.
 
     Exit status 2 when no node can grade (no sandbox backend anywhere)."""
-    from grader.batch import ray_executor
+    from grader.batch import ray_executor, ray_node
 
     try:
         nodes = ray_executor.cluster_status(address, sandbox, image)
@@ -546,8 +546,9 @@ def cluster_status(address, sandbox, image):
     for n in nodes:
         backend = n["backend"] or f"NONE ({n['no_backend']})"
         mnist = n["mnist"] or "not here (the driver ships it)"
+        code = "this machine's" if n["code"] == ray_node.LOADED_CODE else f"DIFFERENT ({n['code']}): it grades nothing"
         _log(f"{n['node']}: {n['cpus']:g} CPUs, {n['gpus']:g} GPUs{' (device found)' if n['gpu'] else ''}, "
-             f"sandbox {backend}, MNIST {mnist}")
+             f"sandbox {backend}, MNIST {mnist}, grader code {code}")
     click.echo(f"{len(nodes)} node(s), {sum(n['backend'] is not None for n in nodes)} with a sandbox backend")
     if not any(n["backend"] for n in nodes):
         sys.exit(EXIT_USAGE)

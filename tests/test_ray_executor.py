@@ -181,6 +181,7 @@ def test_cluster_status_names_each_nodes_backend(cluster):
     assert "sandbox NONE (" in bare and "bubblewrap is not installed" in bare
     a = next(ln for ln in done.stderr.splitlines() if nodes["a"].node_id[:12] in ln)
     assert "1 CPUs" in a and "sandbox process" in a and "MNIST not here (the driver ships it)" in a
+    assert "grader code this machine's" in a
 
 
 def test_cuda_slots_ask_ray_for_gpus_and_a_node_without_one_grades_nothing(tmp_path, real_data, cluster):

@@ -110,7 +110,7 @@ def node_facts(sandbox_kind: str = "auto", image: str = "grader:latest") -> dict
     backend, why = backend_here(sandbox_kind, image)
     st = data.status(data.resolve_dir(None))
     return {"node": node_name(), "backend": backend, "no_backend": why, "gpu": cuda_present(),
-            "mnist": str(st.folder) if st.ok else None}
+            "mnist": str(st.folder) if st.ok else None, "code": LOADED_CODE}
 
 
 class GradingSlot:
