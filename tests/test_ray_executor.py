@@ -48,12 +48,12 @@ def need_ray():
         pytest.skip("Ray is not installed (pip install 'grader[ray]')")
 
 
-def batch(out: Path, *args, data: Path, wait: bool = True, files=FILES):
+def batch(out: Path, *args, data: Path, wait: bool = True, files=FILES, cwd=None):
     cmd = [GRADER, "grade", *map(str, files), "--out", str(out), *SAME, *map(str, args)]
     env = {**os.environ, "GRADER_DATA_DIR": str(data)}
     if wait:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
 
 
 def grading_pids() -> list[int]:
@@ -204,6 +204,20 @@ def test_cuda_slots_ask_ray_for_gpus_and_a_node_without_one_grades_nothing(tmp_p
     assert done.returncode == 3, done.stderr
     assert f"ray node {liar.node_id[:12]}): grades nothing: SetupError: --device cuda was asked for, but this " \
            "machine has no NVIDIA GPU" in done.stderr, done.stderr
+
+
+def test_the_folder_a_batch_starts_in_is_never_imported_by_the_slots(tmp_path, real_data, cluster):
+    """Ray puts the driver's working directory first on its workers' sys.path: started in a class's folder,
+    a student's grader/ package (or torch.py) there would run inside the slots, outside any sandbox."""
+    c, _ = cluster
+    folder, marker = tmp_path / "class", tmp_path / "imported"
+    (folder / "grader").mkdir(parents=True)
+    (folder / "grader" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit(7)\n")
+    done = batch(tmp_path / "out", "--executor", "ray", "--address", c.address, data=real_data, files=FILES[3:4],
+                 cwd=folder)
+    assert not marker.exists()
+    assert done.returncode == 1 and read_grades(tmp_path / "out")["syntax_error"]["status"] == "syntax_error", \
+        done.stderr
 
 
 @pytest.mark.slow

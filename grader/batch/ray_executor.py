@@ -15,7 +15,10 @@ a dead driver); the store it wrote resumes the batch.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -55,14 +58,28 @@ def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
                              "`ray start --head`, or pass its head's HOST:PORT with --address") from None
 
 
-def connect(address: str | None):
-    """Join the cluster at `address` (else $RAY_ADDRESS; with neither, Ray starts one on this machine)."""
+@contextlib.contextmanager
+def connected(address: str | None):
+    """Ray, joined to the cluster at `address` (else $RAY_ADDRESS; with neither, Ray starts one here).
+
+    Ray puts the driver's working directory first on every worker's sys.path. Where the batch is started
+    from a class's folder, a student's `torch.py` or `grader/` there would be imported by the slots
+    themselves, outside any sandbox. So Ray is joined from an empty folder of our own (0700), which
+    lives as long as the connection."""
     ray = import_ray()
     check_reachable(address)
-    if not ray.is_initialized():
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False, include_dashboard=False,
-                 configure_logging=True)
-    return ray
+    back = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="grader-ray-driver-") as empty:
+        os.chdir(empty)
+        try:
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False, include_dashboard=False,
+                     configure_logging=True)
+        finally:
+            os.chdir(back)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
 
 
 def alive_nodes(ray) -> list[dict]:
@@ -105,6 +122,10 @@ class RayPool(Executor):
         if not pending:
             return
         pending.reverse()  # pop() from the end keeps the caller's order
+        with connected(self.address) as self.ray:
+            yield from self._grade(pending)
+
+    def _grade(self, pending: list[Work]) -> Iterator[tuple[Work, str]]:
         self._start()
         last_fill = time.monotonic()
         self._fill(len(pending))
@@ -126,7 +147,7 @@ class RayPool(Executor):
             self._shutdown()
 
     def _start(self) -> None:
-        self.ray = ray = connect(self.address)
+        ray = self.ray
         self.remote_slot = ray.remote(GradingSlot)
         blobs = mnist_blobs(self.settings.data_dir)
         # one object for the whole cluster: a node fetches it at most once, and only when it lacks MNIST
@@ -245,26 +266,20 @@ class RayPool(Executor):
             self.ray.kill(slot.actor, no_restart=True)
 
     def _shutdown(self) -> None:
-        if self.ray is None:
-            return
         for _, slot in self.waiting.values():
             self.ray.kill(slot.actor, no_restart=True)
         for slot in self.idle:
             self.ray.kill(slot.actor, no_restart=True)
-        self.ray.shutdown()
 
 
 def cluster_status(address: str | None, sandbox_kind: str = "auto", image: str = "grader:latest") -> list[dict]:
     """Each alive node's resources and facts (backend, MNIST, GPU), probed by a task pinned to that node."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    ray = connect(address)
-    try:
+    with connected(address) as ray:
         probe = ray.remote(num_cpus=0)(node_facts)
         nodes = alive_nodes(ray)
         refs = [probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
                 .remote(sandbox_kind, image) for n in nodes]
         return [{**ray.get(ref), "cpus": n["Resources"].get("CPU", 0), "gpus": n["Resources"].get("GPU", 0)}
                 for n, ref in zip(nodes, refs)]
-    finally:
-        ray.shutdown()
