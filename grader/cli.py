@@ -68,6 +68,10 @@ class ReportInputError(click.ClickException):
     exit_code = EXIT_USAGE
 
 
+address_option = click.option("--address", envvar="RAY_ADDRESS",
+                              help="The Ray cluster to join (head-node:6379) [default: $RAY_ADDRESS; with neither, "
+                                   "Ray starts one on this machine].")
+
 html_option = click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
                            help="Also write the report as a self-contained HTML page (works offline).")
 
@@ -207,10 +211,17 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
                    "at --points 10) [default: the rubric's maximum, which the LMS assignment must then be worth].")
 @click.option("--pattern", help="Only files whose name matches this glob are candidates (e.g. 'train*.py').")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Who grades: worker processes on this machine, or the slots of a Ray cluster (needs "
+                   "pip install 'grader[ray]'); this machine keeps the store and the exports either way.")
+@address_option
+@click.option("--gpus-per-job", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="With --executor ray and --device cuda: the GPU share each grading slot asks Ray for "
+                   "(0.25: four slots share a GPU).")
 @min_score_option
 @grading_options
 def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column_id, points, pattern, quiet,
-          min_score, **options):
+          executor, address, gpus_per_job, min_score, **options):
     """Grade a class: files, folders, LMS export zips -> DIR/grades.csv, reports, gradebook, formats.
 
     INPUTS may be .py/.ipynb files, a folder of files (one per student), a folder with a folder per
@@ -234,8 +245,9 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
       grader grade canvas-export.zip --out hw1/ --gradebook canvas --column-id 4321 --points 10
       grader grade moodle.zip late/ --out hw1/ --format gradescope --format junit --min-score 70
       grader grade hw1-submissions/ --out hw1/ --retry-errors
+      grader grade mooc.zip --out hw1/ --executor ray --address head-node:6379
     """
-    from grader.batch import executor, inputs as batch_inputs, run
+    from grader.batch import executor as executors, inputs as batch_inputs, run
 
     if gradebook in ("canvas", "blackboard") and not column_id:
         raise GraderError(f"--gradebook {gradebook} needs the assignment column's id, or the LMS would make a "
@@ -245,22 +257,21 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         raise GraderError("--points scales the gradebook's scores", fix="add --gradebook canvas|moodle|blackboard")
     if force and retry_errors:
         raise GraderError("--force already grades everything again", fix="drop --retry-errors")
-    grader = make_grader(**options)
-    settings = executor.Settings(rubric=grader.rubric.model_dump(mode="json"), device=options["device"],
-                                 data_dir=str(options["data_dir"]) if options["data_dir"] else None,
-                                 seed=options["seed"], timeout=options["timeout"], sandbox=grader.backend.name,
-                                 image=options["image"])
-    jobs = jobs or run.default_jobs(grader.limits.memory_mb)
-    settings = executor.Settings(**{**settings.__dict__, "jobs": jobs})
-    plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=grader.rubric_digest, jobs=jobs,
+    if executor == "ray":
+        settings, digest, pool = _ray_pool(options, address, jobs, gpus_per_job)
+    else:
+        grader = make_grader(**options)
+        jobs, digest, pool = jobs or run.default_jobs(grader.limits.memory_mb), grader.rubric_digest, None
+        settings = _batch_settings(grader.rubric, options, grader.backend.name, jobs)
+    plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=digest, jobs=jobs or 0,
                     force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
                     column_id=column_id, points=points, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
                     progress="quiet" if quiet else "auto", command=" ".join(sys.argv))
     try:
-        outcome = run.run(plan)
+        outcome = run.run(plan, pool)
     except batch_inputs.InputError as exc:
         raise GraderError(inert.terminal(exc)) from None  # it quotes entry names from the inputs
-    except executor.SetupFailed as exc:
+    except executors.SetupFailed as exc:
         raise InfrastructureError(f"the grading workers could not start: {exc}") from None
     for failure in outcome.failed:  # even with --quiet: a file the user asked for is missing
         _log(f"error: {failure}")
@@ -271,6 +282,38 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
         click.echo(f"{outcome.students} students{mean} -> {out / 'grades.csv'}, {out / 'summary.md'}"
                    + ("  (interrupted: run the same command to finish)" if outcome.interrupted else ""))
     sys.exit(outcome.exit_code)
+
+
+def _batch_settings(rub: rubric.Rubric, options: dict, sandbox_kind: str, jobs: int):
+    """What each batch worker builds its Grader from, as plain data."""
+    from grader.batch import executor as executors
+
+    return executors.Settings(rubric=rub.model_dump(mode="json"), device=options["device"],
+                              data_dir=str(options["data_dir"]) if options["data_dir"] else None,
+                              seed=options["seed"], timeout=options["timeout"], sandbox=sandbox_kind,
+                              image=options["image"], jobs=jobs)
+
+
+def _ray_pool(options: dict, address: str | None, jobs: int | None, gpus_per_job: float):
+    """The driver's side of a Ray batch: no sandbox or GPU needed here (each node proves its own), only the
+    rubric, and MNIST where this machine has it to ship to the nodes that lack it."""
+    from grader.batch import ray_executor
+
+    if options["sandbox"] == "none":
+        raise GraderError("--sandbox none is refused with --executor ray: a cluster grades only in a sandbox",
+                          fix="pass --sandbox auto, process or docker")
+    try:
+        ray_executor.import_ray()
+    except ray_executor.RayUnavailable as exc:
+        raise GraderError(str(exc)) from None
+    try:
+        rub = rubric.load(options["rubric_path"])
+    except rubric.RubricError as exc:
+        raise GraderError(str(exc)) from None
+    settings = _batch_settings(rub, options, options["sandbox"], jobs=1)
+    pool = ray_executor.RayPool(settings, address, jobs, cpus_per_job=rub.limits.cpus or 1.0,
+                                gpus_per_job=gpus_per_job if options["device"] == "cuda" else 0.0)
+    return settings, rubric.digest(rub, options["seed"], options["timeout"]), pool
 
 
 def _hook(root: Path, submission: str, results: str, source: str, fmt: str, options: dict) -> None:
@@ -545,6 +588,37 @@ def sandbox_status(image):
         click.echo(f"auto     -> {sandbox.select('auto', settings).name}")
     except sandbox.SandboxUnavailable:
         click.echo("auto     -> none available (pass --sandbox none to grade your own code unisolated)")
+        sys.exit(EXIT_USAGE)
+
+
+@cli.group(name="cluster")
+def cluster_group():
+    """The Ray cluster `grader grade --executor ray` grades on (needs pip install 'grader[ray]')."""
+
+
+@cluster_group.command(name="status")
+@address_option
+@click.option("--sandbox", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True,
+              help="The backend each node is asked for.")
+@click.option("--image", default="grader:latest", show_default=True)
+def cluster_status(address, sandbox, image):
+    """List the cluster's nodes: CPUs, GPUs, the sandbox backend each grades in, and whether MNIST is there.
+
+    Exit status 2 when no node can grade (no sandbox backend anywhere)."""
+    from grader.batch import ray_executor, ray_node
+
+    try:
+        nodes = ray_executor.cluster_status(address, sandbox, image)
+    except ray_executor.RayUnavailable as exc:
+        raise GraderError(str(exc)) from None
+    for n in nodes:
+        backend = n["backend"] or f"NONE ({n['no_backend']})"
+        mnist = n["mnist"] or "not here (the driver ships it)"
+        code = "this machine's" if n["code"] == ray_node.LOADED_CODE else f"DIFFERENT ({n['code']}): it grades nothing"
+        _log(f"{n['node']}: {n['cpus']:g} CPUs, {n['gpus']:g} GPUs{' (device found)' if n['gpu'] else ''}, "
+             f"sandbox {backend}, MNIST {mnist}, grader code {code}")
+    click.echo(f"{len(nodes)} node(s), {sum(n['backend'] is not None for n in nodes)} with a sandbox backend")
+    if not any(n["backend"] for n in nodes):
         sys.exit(EXIT_USAGE)
 
 

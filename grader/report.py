@@ -134,8 +134,10 @@ class Environment(_Model):
     torch: str | None = None
     torchvision: str | None = None
     device: str | None = None
+    node: str | None = Field(None, description="the cluster node that graded it (host name and Ray node id); "
+                                               "absent when this machine did")
 
-    _names = field_validator("grader", "python", "torch", "torchvision", "device")(lambda v: clip(v, NAME_CHARS))
+    _names = field_validator("grader", "python", "torch", "torchvision", "device", "node")(lambda v: clip(v, NAME_CHARS))
 
 
 class Output(_Model):

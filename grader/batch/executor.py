@@ -25,7 +25,7 @@ import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from grader import inert
 
@@ -55,6 +55,11 @@ class Settings:
 
 
 class Executor(ABC):
+    notes: Sequence[str] = ()  # what the batch tells the user at the end (a node that graded nothing, and why)
+
+    def say(self, text: str) -> None:
+        """Tell the user now (the batch points this at its progress output)."""
+
     @abstractmethod
     def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
         """Grade every piece of work; yield (work, report JSON) as each finishes, in any order."""
@@ -78,13 +83,15 @@ def make_grader(settings: Settings):
     return Grader(opts)
 
 
-def grade_bytes(grader, work: Work) -> str:
-    """The unit of work: write the bytes into a private temp dir, grade them, report as JSON."""
+def grade_bytes(grader, work: Work, node: str | None = None) -> str:
+    """The unit of work: write the bytes into a private temp dir, grade them, report as JSON. `node`: the
+    cluster node that graded it, for the report (None on the local pool)."""
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
         path = Path(tmp) / inert.file_name(Path(work.name).name or "submission.py")  # a student's name: bounded
         path.write_bytes(work.content)
         report = grader.grade(path)
     report.submission.path = work.name  # never the worker's temp path
+    report.environment.node = node
     return report.model_dump_json()
 
 

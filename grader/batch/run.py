@@ -147,10 +147,11 @@ def _run(plan: Plan, found: inputs.Discovery, store: Store, executor: Executor |
     progress = _Progress(plan.progress, len(todo), owners, plan.min_score)
     progress.say(f"{len(found.students)} students, {unique} distinct files: {len(todo)} to grade, "
                  f"{unique - len(todo)} already in {plan.out / 'grader.db'}"
-                 + (f", {plan.jobs} at a time" if todo else ""))
+                 + (f", {plan.jobs} at a time" if todo and plan.jobs else ""))
     for w in found.warnings:
         progress.say(f"warning: {w}")
     executor = executor or LocalPool(plan.settings, plan.jobs)
+    executor.say = progress.say
     interrupts = 0
 
     def on_sigint(signum, frame):
@@ -182,6 +183,7 @@ def _run(plan: Plan, found: inputs.Discovery, store: Store, executor: Executor |
                                 format_names=plan.formats, points=plan.points)
     if graded:
         written.notes.insert(0, f"graded {graded} file(s) in {time.monotonic() - started:.1f} s")
+    written.notes.extend(executor.notes)
     return _outcome(plan, rows, len(found.students), len(todo), graded, interrupted, written)
 
 
