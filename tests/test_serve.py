@@ -1,0 +1,160 @@
+"""`grader serve` as a real process on a real port: real uploads graded on the real MNIST in the sandbox
+($GRADER_E2E_SANDBOX, default process), the API's contract, who may see what, the limits, and a server
+killed with SIGKILL that grades, once restarted, every accepted submission exactly once.
+
+One server serves the module's course; the restart test has a course of its own. Grading uses the batch
+tests' rubric (one CPU per sandbox) and their generous timeout, for a loaded machine.
+"""
+
+import os
+import sqlite3
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from serve_client import Server, make_course
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = (ROOT / "reference" / "solution.py").read_bytes()
+NO_ZERO_GRAD = (ROOT / "submissions" / "no_zero_grad.py").read_bytes()
+EXPECTED = {e["file"]: e for e in tomllib.loads((ROOT / "submissions" / "expected.toml").read_text())["example"]}
+RUBRIC = Path(__file__).parent / "e2e_rubric.toml"
+TIMEOUT = os.environ.get("GRADER_E2E_BATCH_TIMEOUT", "400")
+SANDBOX = os.environ.get("GRADER_E2E_SANDBOX", "process")
+PER_HOUR = 6
+
+
+def serve(course: Path, real_data: Path, *args: str) -> Server:
+    return Server(course, "--sandbox", SANDBOX, "--timeout", TIMEOUT, "--jobs", "1", *args,
+                  env={"GRADER_DATA_DIR": str(real_data)})
+
+
+def gradings(course: Path) -> dict[str, int]:
+    """sha256 -> how many times the service graded it (one row per verdict stored)."""
+    with sqlite3.connect(course / "grader.db") as db:
+        return dict(db.execute("SELECT sha256, COUNT(*) FROM serve_gradings GROUP BY sha256"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve") / "course"
+    return folder, make_course(folder, ["alice", "bob", "carol"], RUBRIC)
+
+
+@pytest.fixture(scope="module")
+def server(course, real_data):
+    srv = serve(course[0], real_data, "--per-hour", str(PER_HOUR), "--max-upload-kb", "64")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def graded(server, course):
+    """alice hands in the reference, bob the example that forgets zero_grad; both graded for real."""
+    tok, api = course[1], server.client
+    ids = {}
+    for who, name, content in (("alice", "solution.py", REFERENCE), ("bob", "no_zero_grad.py", NO_ZERO_GRAD)):
+        status, body, headers = api.submit(tok[who], name, content)
+        assert status == 202 and body["state"] == "queued" and headers["Location"] == body["url"], body
+        ids[who] = body["id"]
+    return {who: api.wait(tok[who], sub_id) for who, sub_id in ids.items()}
+
+
+def test_uploads_are_graded_on_the_real_mnist(graded):
+    ref, bad = graded["alice"], graded["bob"]
+    assert ref["state"] == "done" and ref["report"]["status"] == "graded"
+    assert ref["report"]["score"] == ref["report"]["max_score"]
+    failed = {c["id"] for c in bad["report"]["checks"] if not c["passed"]}
+    assert failed == set(EXPECTED["no_zero_grad.py"]["failed"])
+    assert bad["report"]["submission"]["path"] == "no_zero_grad.py"  # no server path leaks into the report
+
+
+def test_an_identical_file_is_answered_from_the_store(graded, server, course):
+    status, body, _ = server.client.submit(course[1]["carol"], "mine.py", REFERENCE)
+    assert status == 202 and body["state"] == "done"
+    assert body["report"]["score"] == graded["alice"]["report"]["score"]
+    assert gradings(course[0])[body["sha256"]] == 1
+
+
+def test_a_student_sees_only_their_own(graded, server, course):
+    tok, api = course[1], server.client
+    alice_id = graded["alice"]["id"]
+    other = api.call("GET", f"/api/submissions/{alice_id}", tok["bob"])
+    made_up = api.call("GET", "/api/submissions/not-an-id", tok["bob"])
+    assert other[0] == made_up[0] == 404 and other[1] == made_up[1]  # nothing tells the two apart
+    assert api.call("GET", f"/api/submissions/{alice_id}", tok["prof"])[0] == 200
+    mine = api.call("GET", "/api/submissions", tok["bob"])[1]["submissions"]
+    assert [s["id"] for s in mine] == [graded["bob"]["id"]]
+    everyone = api.call("GET", "/api/submissions", tok["prof"])[1]["submissions"]
+    assert {s["student"] for s in everyone} >= {"alice", "bob"}
+    assert [s["accepted"] for s in everyone] == sorted((s["accepted"] for s in everyone), reverse=True)
+
+
+def test_no_token_or_a_wrong_one_is_401(server):
+    for token in (None, "forged"):
+        status, body, headers = server.client.submit(token, "a.py", REFERENCE)
+        assert status == 401 and headers["WWW-Authenticate"] == "Bearer" and "token" in body["error"]
+        assert server.client.call("GET", "/api/submissions", token)[0] == 401
+
+
+def test_limits_refuse_clearly(server, course, graded):
+    tok, api = course[1], server.client
+    status, body, _ = api.submit(tok["alice"], "big.py", b"#" * (65 * 1024))
+    assert status == 413 and "larger than the limit" in body["error"]
+    status, body, _ = api.submit(tok["alice"], "../../etc/passwd", REFERENCE)
+    assert status == 400 and ".py or .ipynb" in body["error"]
+    answers = [api.submit(tok["carol"], "again.py", REFERENCE) for _ in range(PER_HOUR)]  # stored: no grading
+    refused = [a for a in answers if a[0] == 429]
+    assert refused and all(a[0] == 202 for a in answers[:len(answers) - len(refused)])
+    assert int(refused[0][2]["Retry-After"]) > 0 and "an hour" in refused[0][1]["error"]
+
+
+def test_healthz_and_headers(server):
+    status, body, headers = server.client.call("GET", "/healthz")
+    assert status == 200 and body["ok"] is True
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def variants(n: int) -> list[bytes]:
+    """n distinct files that grade like the reference (a comment makes each its own sha256)."""
+    return [REFERENCE + f"\n# variant {i}\n".encode() for i in range(n)]
+
+
+def kill_and_restart(tmp_path: Path, real_data: Path, n: int) -> None:
+    """Queue n files, SIGKILL the server once one is graded, start it again: all n graded, none twice."""
+    folder = tmp_path / "course"
+    tok = make_course(folder, ["dave"], RUBRIC)["dave"]
+    first = serve(folder, real_data, "--max-queue", str(n))
+    try:
+        ids = [first.client.submit(tok, f"v{i}.py", f)[1]["id"] for i, f in enumerate(variants(n))]
+        full = first.client.submit(tok, "one-more.py", REFERENCE + b"\n# over the queue\n")
+        assert full[0] == 429 and int(full[2]["Retry-After"]) > 0 and "queue is full" in full[1]["error"]
+        while not gradings(folder):
+            assert first.proc.poll() is None, first.log_text()
+            time.sleep(0.5)
+        first.proc.kill()
+        first.proc.wait()
+    finally:
+        first.stop()
+    before = gradings(folder)
+    assert 0 < len(before) < n, "the kill must find some graded and some not"
+    second = serve(folder, real_data)
+    try:
+        states = [second.client.wait(tok, sub_id)["state"] for sub_id in ids]
+    finally:
+        second.stop()
+    assert states == ["done"] * n
+    assert sorted(gradings(folder).values()) == [1] * n
+
+
+def test_kill_9_then_restart_grades_each_accepted_file_once(tmp_path, real_data):
+    kill_and_restart(tmp_path, real_data, 4)
+
+
+@pytest.mark.slow
+def test_kill_9_with_a_queue_of_20(tmp_path, real_data):
+    kill_and_restart(tmp_path, real_data, 20)
