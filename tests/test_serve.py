@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_client import Server, make_course
+from serve_client import Server, load, make_course
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +158,22 @@ def test_kill_9_then_restart_grades_each_accepted_file_once(tmp_path, real_data)
 @pytest.mark.slow
 def test_kill_9_with_a_queue_of_20(tmp_path, real_data):
     kill_and_restart(tmp_path, real_data, 20)
+
+
+@pytest.mark.slow
+def test_50_clients_200_files_each_graded_once_and_no_5xx(tmp_path, real_data):
+    """The issue's load (its p95 is measured by bench/serve_load.py, never by a test)."""
+    folder = tmp_path / "course"
+    tok = make_course(folder, [f"s{i:02d}" for i in range(50)], RUBRIC)
+    del tok["prof"]
+    files = [(f"f{i}.py", variants(20)[i % 20]) for i in range(200)]
+    srv = serve(folder, real_data, "--per-hour", "200", "--max-queue", "200")
+    try:
+        result = load(srv.client, tok, files)
+        states = {srv.client.call("GET", f"/api/submissions/{sub_id}", tok[who])[1]["state"]
+                  for who, subs in result["ids"].items() for sub_id in subs}
+    finally:
+        srv.stop()
+    assert sum(map(len, result["ids"].values())) == 200 and states == {"done"}
+    assert not [status for _, status, _ in result["calls"] if status >= 500]
+    assert sorted(gradings(folder).values()) == [1] * 20

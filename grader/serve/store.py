@@ -130,12 +130,20 @@ class ServeStore(Store):
 
     def claim(self, digest: str, version: str, limit: int) -> list[tuple[str, str, bytes]]:
         """Up to `limit` distinct queued files, oldest first, marked running: (sha256, filename, bytes)."""
-        rows = self.db.execute(
-            "SELECT sha256, filename, content FROM serve_submissions WHERE state = 'queued' AND rubric_digest = ? "
-            "AND grader_version = ? GROUP BY sha256 ORDER BY MIN(accepted) LIMIT ?", (digest, version, limit)).fetchall()
-        self._tx([("UPDATE serve_submissions SET state = 'running' WHERE sha256 = ? AND state = 'queued'", (r[0],))
-                  for r in rows])
-        return rows
+        from grader.batch.run import work_name
+
+        names: dict[str, list[str]] = {}
+        content: dict[str, bytes] = {}
+        for sha, name, data in self.db.execute(
+                "SELECT sha256, filename, content FROM serve_submissions WHERE state = 'queued' AND rubric_digest = ? "
+                "AND grader_version = ? ORDER BY accepted", (digest, version)):
+            if sha in names or len(names) < limit:
+                names.setdefault(sha, []).append(name)
+                content.setdefault(sha, data)
+        self._tx([("UPDATE serve_submissions SET state = 'running' WHERE sha256 = ? AND state = 'queued'", (sha,))
+                  for sha in names])
+        # identical bytes named .py by one student and .ipynb by another are read as what they are
+        return [(sha, work_name(content[sha], names[sha]), content[sha]) for sha in names]
 
     def finish(self, sha: str, digest: str, version: str, report_json: str, run_id: int) -> None:
         """Store the verdict and settle every submission of these bytes, in one transaction."""
