@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from serve_client import Server, load, make_course
+from serve_client import Server, load, make_course, multipart
+from test_pictures import browser  # noqa: F401  (the system's Chromium, skipped or failed as CI decides)
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +43,7 @@ def gradings(course: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve") / "course"
-    return folder, make_course(folder, ["alice", "bob", "carol"], RUBRIC)
+    return folder, make_course(folder, ["alice", "bob", "carol", "erin"], RUBRIC)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,50 @@ def test_healthz_and_headers(server):
     status, body, headers = server.client.call("GET", "/healthz")
     assert status == 200 and body["ok"] is True
     assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+@pytest.mark.browser
+def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, server, course, graded):  # noqa: F811
+    base, tok = server.client.base, course[1]
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(f"{base}/signin?token={tok['erin']}")
+    page.wait_for_url(f"{base}/")
+    cookie = next(c for c in ctx.cookies() if c["name"] == "grader_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
+    # a file no one handed in yet, so the state page comes before the report
+    page.set_input_files("input[name=file]", files=[{"name": "mine.py", "mimeType": "text/x-python",
+                                                     "buffer": NO_ZERO_GRAD + b"\n# from the browser\n"}])
+    page.click("button[type=submit]")
+    assert page.locator("b.state").inner_text() in ("queued", "running")
+    page.wait_for_selector("div.score", timeout=900_000)  # the state page reloads itself until the report
+    assert page.locator("div.score").inner_text().replace("\n", "") == \
+        f"{graded['bob']['report']['score']:g}/{graded['bob']['report']['max_score']:g}"
+    assert not problems, problems  # the CSP refused nothing the pages need
+    ctx.close()
+
+
+def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, graded):
+    api, tok = server.client, course[1]
+    body, ctype = multipart("a.py", REFERENCE)
+    import urllib.error
+    import urllib.request
+
+    def fetch(path: str, token: str, data: bytes | None = None) -> int:
+        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={token}",
+                                                                          **({"Content-Type": ctype} if data else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert fetch("/submit", tok["alice"], body) == 403  # the form's csrf field is missing
+    assert fetch("/class", tok["alice"]) == fetch("/grades.csv", tok["alice"]) == 404
+    assert fetch("/class", tok["prof"]) == fetch("/grades.csv", tok["prof"]) == 200
+    assert fetch(f"/submissions/{graded['alice']['id']}", tok["bob"]) == 404
 
 
 def variants(n: int) -> list[bytes]:

@@ -83,16 +83,20 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def uploaded_file(request: Request, limit: int) -> tuple[str, bytes]:
+async def upload_form(request: Request, limit: int):
+    """The multipart form, its body read under the size limit first."""
     body = await read_capped(request, limit + FORM_OVERHEAD)
 
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
-        form = await Request(request.scope, replay).form(max_files=1, max_fields=4)
+        return await Request(request.scope, replay).form(max_files=1, max_fields=4)
     except Exception as exc:  # python-multipart's and starlette's parse errors
         raise Refused(400, f"expected a multipart form with a field `file` ({exc})") from None
+
+
+async def uploaded_file(form, limit: int) -> tuple[str, bytes]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise Refused(400, "expected a multipart form with a field `file`")
@@ -136,14 +140,17 @@ class Service:
     async def submit(self, request: Request) -> Response:
         caller = bearer(request, self.store)
         self.check_limits(caller)
-        name, content = await uploaded_file(request, self.limits.upload_bytes)
+        form = await upload_form(request, self.limits.upload_bytes)
+        body = self.view(await self.accept(caller, form), request)
+        return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
+
+    async def accept(self, caller: Caller, form) -> Submission:
+        name, content = await uploaded_file(form, self.limits.upload_bytes)
         sub = self.store.accept(caller.student, name, content, self.digest, __version__)  # committed first
         if sub.state == "queued":
             self.dispatcher.wake.set()
-        else:  # answered from the store: the 202 carries the report
-            sub = self.store.get(sub.id)
-        body = self.view(sub, request)
-        return JSONResponse(body, status_code=202, headers={"Location": body["url"]})
+            return sub
+        return self.store.get(sub.id)  # answered from the store: it carries the report
 
     async def one(self, request: Request) -> Response:
         caller = bearer(request, self.store)
@@ -170,12 +177,13 @@ class Service:
             self.store.close()
 
 
-def guarded(handler):
+def guarded(handler, answer=error):
+    """Refusals become answers: JSON for the API, a page for the browser."""
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(request)
         except Refused as exc:
-            return error(exc.status, exc.message, exc.headers)
+            return answer(exc.status, exc.message, exc.headers)
     return endpoint
 
 
@@ -195,8 +203,8 @@ class AccessLog:
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
                 headers = dict(message["headers"])
-                for key, value in ((b"content-security-policy", API_CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                                   (b"referrer-policy", b"no-referrer")):
+                for key, value in ((b"content-security-policy", API_CSP.encode()), (b"x-content-type-options",
+                                   b"nosniff"), (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")):
                     if key not in headers:
                         message["headers"].append((key, value))
             await send(message)
@@ -211,7 +219,9 @@ class AccessLog:
 
 def build(course: Path, digest: str, dispatcher: Dispatcher, limits: Limits = Limits()):
     svc = Service(course, digest, dispatcher, limits)
-    routes = [Route("/healthz", svc.healthz),
+    from grader.serve import pages
+
+    routes = [Route("/healthz", svc.healthz), *pages.routes(svc),
               Route("/api/submissions", guarded(svc.submit), methods=["POST"]),
               Route("/api/submissions", guarded(svc.listing), methods=["GET"]),
               Route("/api/submissions/{id}", guarded(svc.one), methods=["GET"], name="submission")]

@@ -123,6 +123,23 @@ class ServeStore(Store):
         return self.db.execute("SELECT COUNT(DISTINCT sha256) FROM serve_submissions WHERE state IN (?, ?)",
                                WAITING).fetchone()[0]
 
+    def position(self, sub: Submission) -> int:
+        """1 + the distinct files queued before this one (identical files are graded once)."""
+        return 1 + self.db.execute("SELECT COUNT(DISTINCT sha256) FROM serve_submissions WHERE state = 'queued' "
+                                   "AND accepted < ? AND sha256 != ?", (sub.accepted, sub.sha256)).fetchone()[0]
+
+    def latest_graded(self) -> dict[str, Submission]:
+        """student -> their newest submission that has a verdict (the class page, grades.csv)."""
+        out: dict[str, Submission] = {}
+        for sub in self._select("s.state IN ('done', 'failed')", (), "ORDER BY s.accepted"):
+            out[sub.student] = sub
+        return out
+
+    def students(self) -> list[tuple[str, str | None]]:
+        """(student, name) of everyone with a student token, in roster order."""
+        return self.db.execute("SELECT student, name FROM serve_tokens WHERE role = ? ORDER BY rowid",
+                               (STUDENT,)).fetchall()
+
     # ------------------------------------------------------------------ the grading side
     def requeue_running(self) -> int:
         """After a crash: what was running had no verdict stored, so it is graded again."""
