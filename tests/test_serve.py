@@ -136,10 +136,19 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
                                                      "buffer": NO_ZERO_GRAD + b"\n# from the browser\n"}])
     page.click("button[type=submit]")
     assert page.locator("b.state").inner_text() in ("queued", "running")
+    assert "ready in about" in page.inner_text("main")  # an estimate from the verdicts stored so far
     page.wait_for_selector("div.score", timeout=900_000)  # the state page reloads itself until the report
     assert page.locator("div.score").inner_text().replace("\n", "") == \
         f"{graded['bob']['report']['score']:g}/{graded['bob']['report']['max_score']:g}"
-    assert not problems, problems  # the CSP refused nothing the pages need
+    ctx.close()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(f"{base}/signin?token={tok['prof']}")
+    page.click("text=Class page")
+    rows = page.locator("table.students tbody tr")
+    assert {"alice", "bob", "erin"} <= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
+    assert not problems, problems  # the CSP refused nothing the pages need (the class page's sorting script)
     ctx.close()
 
 

@@ -109,8 +109,8 @@ async def uploaded_file(form, limit: int) -> tuple[str, bytes]:
 
 
 class Service:
-    def __init__(self, course: Path, digest: str, dispatcher: Dispatcher, limits: Limits):
-        self.course, self.digest, self.dispatcher, self.limits = course, digest, dispatcher, limits
+    def __init__(self, course: Path, digest: str, dispatcher: Dispatcher, limits: Limits, jobs: int = 1):
+        self.course, self.digest, self.dispatcher, self.limits, self.jobs = course, digest, dispatcher, limits, jobs
         self.store: ServeStore | None = None
 
     def check_limits(self, caller: Caller) -> None:
@@ -217,8 +217,8 @@ class AccessLog:
                                     "client": (scope.get("client") or ["?"])[0]}))
 
 
-def build(course: Path, digest: str, dispatcher: Dispatcher, limits: Limits = Limits()):
-    svc = Service(course, digest, dispatcher, limits)
+def build(course: Path, digest: str, dispatcher: Dispatcher, limits: Limits = Limits(), jobs: int = 1):
+    svc = Service(course, digest, dispatcher, limits, jobs)
     from grader.serve import pages
 
     routes = [Route("/healthz", svc.healthz), *pages.routes(svc),

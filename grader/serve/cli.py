@@ -97,5 +97,5 @@ def start(course, host, port, executor_kind, jobs, max_upload_kb, per_hour, max_
                             batch=max(8, 4 * jobs))
     limits = app.Limits(upload_bytes=max_upload_kb * 1024, per_hour=per_hour, queue=max_queue)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(app.build(course, digest, dispatcher, limits), host=host, port=port, access_log=False,
+    uvicorn.run(app.build(course, digest, dispatcher, limits, jobs), host=host, port=port, access_log=False,
                 proxy_headers=True, log_level="info")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from grader import html
+from grader import __version__, html
 from grader.batch import exports
 from grader.batch.inputs import Student
 from grader.batch.store import Row
@@ -90,8 +91,11 @@ def routes(svc: Service) -> list[Route]:
         if sub.state in ("done", "failed") and sub.report:
             return page(html.student_page(Report.model_validate_json(sub.report)))
         position = svc.store.position(sub) if sub.state == "queued" else None
+        typical = svc.store.typical_seconds(svc.digest, __version__)
+        estimate = None if typical is None else math.ceil((position or 1) * typical / svc.jobs / 60)
         return page(html.service_page(title=f"{sub.filename}: {sub.state}", view="waiting", who=caller.student,
-                                      filename=sub.filename, state=sub.state, position=position),
+                                      filename=sub.filename, state=sub.state, position=position,
+                                      minutes=estimate),
                     headers={"Refresh": str(REFRESH_S)})
 
     def instructor(request: Request) -> Caller:

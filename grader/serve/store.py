@@ -128,6 +128,12 @@ class ServeStore(Store):
         return 1 + self.db.execute("SELECT COUNT(DISTINCT sha256) FROM serve_submissions WHERE state = 'queued' "
                                    "AND accepted < ? AND sha256 != ?", (sub.accepted, sub.sha256)).fetchone()[0]
 
+    def typical_seconds(self, digest: str, version: str) -> float | None:
+        """The median grading time under this rubric so far (the queue page's estimate)."""
+        times = sorted(t for (t,) in self.db.execute("SELECT seconds FROM results WHERE rubric_digest = ? AND "
+                                                     "grader_version = ? AND seconds IS NOT NULL", (digest, version)))
+        return times[len(times) // 2] if times else None
+
     def latest_graded(self) -> dict[str, Submission]:
         """student -> their newest submission that has a verdict (the class page, grades.csv)."""
         out: dict[str, Submission] = {}
@@ -150,17 +156,18 @@ class ServeStore(Store):
         from grader.batch.run import work_name
 
         names: dict[str, list[str]] = {}
-        content: dict[str, bytes] = {}
-        for sha, name, data in self.db.execute(
-                "SELECT sha256, filename, content FROM serve_submissions WHERE state = 'queued' AND rubric_digest = ? "
+        for sha, name in self.db.execute(
+                "SELECT sha256, filename FROM serve_submissions WHERE state = 'queued' AND rubric_digest = ? "
                 "AND grader_version = ? ORDER BY accepted", (digest, version)):
             if sha in names or len(names) < limit:
                 names.setdefault(sha, []).append(name)
-                content.setdefault(sha, data)
         self._tx([("UPDATE serve_submissions SET state = 'running' WHERE sha256 = ? AND state = 'queued'", (sha,))
                   for sha in names])
-        # identical bytes named .py by one student and .ipynb by another are read as what they are
-        return [(sha, work_name(content[sha], names[sha]), content[sha]) for sha in names]
+        out = []
+        for sha, owned in names.items():
+            data = self.db.execute("SELECT content FROM serve_submissions WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()[0]
+            out.append((sha, work_name(data, owned), data))  # identical bytes named .py and .ipynb: read as what they are
+        return out
 
     def finish(self, sha: str, digest: str, version: str, report_json: str, run_id: int) -> None:
         """Store the verdict and settle every submission of these bytes, in one transaction."""
