@@ -108,6 +108,9 @@ def test_limits_refuse_clearly(server, course, graded):
     assert status == 413 and "larger than the limit" in body["error"]
     status, body, _ = api.submit(tok["alice"], "../../etc/passwd", REFERENCE)
     assert status == 400 and ".py or .ipynb" in body["error"]
+    status, body, _ = api.submit(tok["alice"], "..\\..\\x/../../evil.py", REFERENCE)  # stored: answered at once
+    assert status == 202 and body["filename"] == "evil.py"  # a name, never a path
+    assert not (course[0].parent / "evil.py").exists() and not (course[0] / "evil.py").exists()
     answers = [api.submit(tok["carol"], "again.py", REFERENCE) for _ in range(PER_HOUR)]  # stored: no grading
     refused = [a for a in answers if a[0] == 429]
     assert refused and all(a[0] == 202 for a in answers[:len(answers) - len(refused)])
