@@ -123,6 +123,17 @@ def test_healthz_and_headers(server):
     assert headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
+def test_an_instructor_regrades_one_student(server, course, graded):
+    api, tok = server.client, course[1]
+    assert api.call("POST", "/api/regrade", tok["bob"], b"{}", "application/json")[0] == 404  # students may not
+    status, body, _ = api.call("POST", "/api/regrade", tok["prof"], b'{"student": "bob"}', "application/json")
+    assert status == 202 and body["queued"] == [graded["bob"]["id"]]
+    again = api.wait(tok["bob"], graded["bob"]["id"])
+    assert again["report"]["score"] == graded["bob"]["report"]["score"]
+    assert again["report"]["created_at"] != graded["bob"]["report"]["created_at"]  # a new verdict, not the stored one
+    assert gradings(course[0])[graded["bob"]["sha256"]] == 2
+
+
 @pytest.mark.browser
 def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, server, course, graded):  # noqa: F811
     base, tok = server.client.base, course[1]

@@ -162,6 +162,21 @@ class Service:
         return JSONResponse({"submissions": [{k: v for k, v in self.view(s, request).items() if k != "report"}
                                              for s in subs]})
 
+    async def regrade(self, request: Request) -> Response:
+        """Instructors: {"student": ID} queues that student's newest graded submission again; {} everyone's."""
+        caller = bearer(request, self.store)
+        if not caller.instructor:
+            raise Refused(404, "not found")
+        try:
+            wanted = (await request.json() if await request.body() else {}).get("student")
+        except (ValueError, AttributeError):
+            raise Refused(400, 'expected JSON: {"student": ID} or {} for everyone') from None
+        ids = self.store.regrade(None if wanted is None else str(wanted))
+        if wanted is not None and not ids:
+            raise Refused(404, "that student has no graded submission")
+        self.dispatcher.wake.set()
+        return JSONResponse({"queued": ids}, status_code=202)
+
     async def healthz(self, request: Request) -> Response:
         ok = self.store is not None and self.dispatcher.alive
         return JSONResponse({"ok": ok, "version": __version__}, status_code=200 if ok else 503)
@@ -224,5 +239,6 @@ def build(course: Path, digest: str, dispatcher: Dispatcher, limits: Limits = Li
     routes = [Route("/healthz", svc.healthz), *pages.routes(svc),
               Route("/api/submissions", guarded(svc.submit), methods=["POST"]),
               Route("/api/submissions", guarded(svc.listing), methods=["GET"]),
-              Route("/api/submissions/{id}", guarded(svc.one), methods=["GET"], name="submission")]
+              Route("/api/submissions/{id}", guarded(svc.one), methods=["GET"], name="submission"),
+              Route("/api/regrade", guarded(svc.regrade), methods=["POST"])]
     return AccessLog(Starlette(routes=routes, lifespan=svc.lifespan))

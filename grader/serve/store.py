@@ -141,6 +141,14 @@ class ServeStore(Store):
             out[sub.student] = sub
         return out
 
+    def regrade(self, student: str | None) -> list[str]:
+        """Queue again the newest graded submission of one student (None: of everyone); their ids. The new
+        verdict replaces the stored one when it arrives."""
+        latest = self.latest_graded()
+        subs = [latest[student]] if student in latest else [] if student is not None else list(latest.values())
+        self._tx([("UPDATE serve_submissions SET state = 'queued' WHERE id = ?", (sub.id,)) for sub in subs])
+        return [sub.id for sub in subs]
+
     def students(self) -> list[tuple[str, str | None]]:
         """(student, name) of everyone with a student token, in roster order."""
         return self.db.execute("SELECT student, name FROM serve_tokens WHERE role = ? ORDER BY rowid",
