@@ -160,7 +160,7 @@ class Service:
         caller = bearer(request, self.store)
         subs = self.store.mine(None if caller.instructor else caller.student)
         return JSONResponse({"submissions": [{k: v for k, v in self.view(s, request).items() if k != "report"}
-                                             for s in subs]})
+                                             for s in subs]})  # newest 100; each one's report at its url
 
     async def regrade(self, request: Request) -> Response:
         """Instructors: {"student": ID} queues that student's newest graded submission again; {} everyone's."""

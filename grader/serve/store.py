@@ -105,10 +105,11 @@ class ServeStore(Store):
     def mine(self, student: str | None, limit: int = 100) -> list[Submission]:
         """Newest first; student None: everyone's (an instructor)."""
         where, args = ("s.student = ?", (student,)) if student is not None else ("1", ())
-        return self._select(where, args, f"ORDER BY s.accepted DESC LIMIT {int(limit)}")
+        return self._select(where, args, f"ORDER BY s.accepted DESC LIMIT {int(limit)}", report="NULL")
 
-    def _select(self, where: str, args: tuple, tail: str = "") -> list[Submission]:
-        sql = ("SELECT s.id, s.student, s.filename, s.sha256, s.state, s.accepted, r.report FROM serve_submissions s "
+    def _select(self, where: str, args: tuple, tail: str = "", report: str = "r.report") -> list[Submission]:
+        """Submissions with their verdict's report (report="NULL": without, for listings)."""
+        sql = (f"SELECT s.id, s.student, s.filename, s.sha256, s.state, s.accepted, {report} FROM serve_submissions s "
                "LEFT JOIN results r ON r.sha256 = s.sha256 AND r.rubric_digest = s.rubric_digest AND "
                f"r.grader_version = s.grader_version WHERE {where} {tail}")
         return [Submission(*row) for row in self.db.execute(sql, args)]
