@@ -173,9 +173,10 @@ class ServeStore(Store):
         self._tx([("UPDATE serve_submissions SET state = 'running' WHERE sha256 = ? AND state = 'queued'", (sha,))
                   for sha in names])
         out = []
-        for sha, owned in names.items():
-            data = self.db.execute("SELECT content FROM serve_submissions WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()[0]
-            out.append((sha, work_name(data, owned), data))  # identical bytes named .py and .ipynb: read as what they are
+        for sha, owned in names.items():  # identical bytes named .py and .ipynb are read as what they are
+            data = self.db.execute("SELECT content FROM serve_submissions WHERE sha256 = ? LIMIT 1",
+                                   (sha,)).fetchone()[0]
+            out.append((sha, work_name(data, owned), data))
         return out
 
     def finish(self, sha: str, digest: str, version: str, report_json: str, run_id: int) -> None:
