@@ -190,6 +190,11 @@ def _emit_format(fmt: str, rep: report.Report) -> None:
             fh.writelines(f"{name}={value}\n" for name, value in github_classroom.outputs(rep).items())
 
 
+def worker_settings(grader, options: dict, jobs: int):
+    """What the batch engine's workers need to build the same Grader as this one, as plain data."""
+    return _batch_settings(grader.rubric, options, grader.backend.name, jobs)
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -262,7 +267,7 @@ def grade(inputs, out, jobs, force, retry_errors, gradebook, fmts, title, column
     else:
         grader = make_grader(**options)
         jobs, digest, pool = jobs or run.default_jobs(grader.limits.memory_mb), grader.rubric_digest, None
-        settings = _batch_settings(grader.rubric, options, grader.backend.name, jobs)
+        settings = worker_settings(grader, options, jobs)
     plan = run.Plan(inputs=list(inputs), out=out, settings=settings, rubric_digest=digest, jobs=jobs or 0,
                     force=force, retry_errors=retry_errors, min_score=min_score, gradebook=gradebook, title=title,
                     column_id=column_id, points=points, formats=tuple(dict.fromkeys(fmts)), pattern=pattern,
@@ -631,6 +636,11 @@ def sandbox_clean():
       grader sandbox clean     # after a batch was killed with SIGKILL; a batch still running is spared
     """
     click.echo(f"removed {sandbox.clean_leftovers(log=_log)} leftover(s): sandboxes, cgroups, temporary folders")
+
+
+from grader.serve.cli import serve  # noqa: E402  (the group imports its web framework only when it runs)
+
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -69,6 +69,13 @@ def _render(template: str, **context) -> str:
     return _ENV.get_template(template).render(css=_CSS, script=script, csp=csp, **context)
 
 
+def service_page(**context) -> str:
+    """A page of `grader serve` (templates/serve.html.j2): the same inert base, styles and CSP as the reports."""
+    blank = {"who": None, "instructor": False, "csrf": "", "subs": [], "message": "", "filename": "", "state": "",
+             "position": None, "minutes": None}
+    return _render("serve.html.j2", sortable=False, **{**blank, **context})
+
+
 # ---------------------------------------------------------------------------------------------- student page
 def student_page(report: Report) -> str:
     """One student's report as a page: verdict, loss curve against the reference, digits, source, output."""

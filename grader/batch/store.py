@@ -91,10 +91,15 @@ class Store:
         return {r[0] for r in self.db.execute(sql, (digest, version, *(INFRASTRUCTURE if retry_errors else ())))}
 
     def save(self, sha256: str, digest: str, version: str, report_json: str, run_id: int) -> None:
+        self._tx([self.result_row(sha256, digest, version, report_json, run_id)])
+
+    @staticmethod
+    def result_row(sha256: str, digest: str, version: str, report_json: str, run_id: int) -> tuple[str, tuple]:
+        """The statement that stores a verdict, for callers that commit more in the same transaction."""
         rep = json.loads(report_json)
-        self._tx([("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (sha256, digest, version, rep["status"], rep["score"], rep["max_score"],
-                    (rep.get("timings") or {}).get("total_s"), report_json, run_id, _now()))])
+        return ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha256, digest, version, rep["status"], rep["score"], rep["max_score"],
+                 (rep.get("timings") or {}).get("total_s"), report_json, run_id, _now()))
 
     def result_runs(self, digest: str, version: str) -> dict[str, int]:
         """sha256 -> the run that graded it (how a resumed batch shows it graded nothing twice)."""

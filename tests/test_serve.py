@@ -1,0 +1,247 @@
+"""`grader serve` as a real process on a real port: real uploads graded on the real MNIST in the sandbox
+($GRADER_E2E_SANDBOX, default process), the API's contract, who may see what, the limits, and a server
+killed with SIGKILL that grades, once restarted, every accepted submission exactly once.
+
+One server serves the module's course; the restart test has a course of its own. Grading uses the batch
+tests' rubric (one CPU per sandbox) and their generous timeout, for a loaded machine.
+"""
+
+import os
+import sqlite3
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from serve_client import Server, load, make_course, multipart
+from test_pictures import browser  # noqa: F401  (the system's Chromium, skipped or failed as CI decides)
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = (ROOT / "reference" / "solution.py").read_bytes()
+NO_ZERO_GRAD = (ROOT / "submissions" / "no_zero_grad.py").read_bytes()
+EXPECTED = {e["file"]: e for e in tomllib.loads((ROOT / "submissions" / "expected.toml").read_text())["example"]}
+RUBRIC = Path(__file__).parent / "e2e_rubric.toml"
+TIMEOUT = os.environ.get("GRADER_E2E_BATCH_TIMEOUT", "400")
+SANDBOX = os.environ.get("GRADER_E2E_SANDBOX", "process")
+PER_HOUR = 6
+
+
+def serve(course: Path, real_data: Path, *args: str) -> Server:
+    return Server(course, "--sandbox", SANDBOX, "--timeout", TIMEOUT, "--jobs", "1", *args,
+                  env={"GRADER_DATA_DIR": str(real_data)})
+
+
+def gradings(course: Path) -> dict[str, int]:
+    """sha256 -> how many times the service graded it (one row per verdict stored)."""
+    with sqlite3.connect(course / "grader.db") as db:
+        return dict(db.execute("SELECT sha256, COUNT(*) FROM serve_gradings GROUP BY sha256"))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve") / "course"
+    return folder, make_course(folder, ["alice", "bob", "carol", "erin"], RUBRIC)
+
+
+@pytest.fixture(scope="module")
+def server(course, real_data):
+    srv = serve(course[0], real_data, "--per-hour", str(PER_HOUR), "--max-upload-kb", "64")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def graded(server, course):
+    """alice hands in the reference, bob the example that forgets zero_grad; both graded for real."""
+    tok, api = course[1], server.client
+    ids = {}
+    for who, name, content in (("alice", "solution.py", REFERENCE), ("bob", "no_zero_grad.py", NO_ZERO_GRAD)):
+        status, body, headers = api.submit(tok[who], name, content)
+        assert status == 202 and body["state"] == "queued" and headers["Location"] == body["url"], body
+        ids[who] = body["id"]
+    return {who: api.wait(tok[who], sub_id) for who, sub_id in ids.items()}
+
+
+def test_uploads_are_graded_on_the_real_mnist(graded):
+    ref, bad = graded["alice"], graded["bob"]
+    assert ref["state"] == "done" and ref["report"]["status"] == "graded"
+    assert ref["report"]["score"] == ref["report"]["max_score"]
+    failed = {c["id"] for c in bad["report"]["checks"] if not c["passed"]}
+    assert failed == set(EXPECTED["no_zero_grad.py"]["failed"])
+    assert bad["report"]["submission"]["path"] == "no_zero_grad.py"  # no server path leaks into the report
+
+
+def test_an_identical_file_is_answered_from_the_store(graded, server, course):
+    status, body, _ = server.client.submit(course[1]["carol"], "mine.py", REFERENCE)
+    assert status == 202 and body["state"] == "done"
+    assert body["report"]["score"] == graded["alice"]["report"]["score"]
+    assert gradings(course[0])[body["sha256"]] == 1
+
+
+def test_a_student_sees_only_their_own(graded, server, course):
+    tok, api = course[1], server.client
+    alice_id = graded["alice"]["id"]
+    other = api.call("GET", f"/api/submissions/{alice_id}", tok["bob"])
+    made_up = api.call("GET", "/api/submissions/not-an-id", tok["bob"])
+    assert other[0] == made_up[0] == 404 and other[1] == made_up[1]  # nothing tells the two apart
+    assert api.call("GET", f"/api/submissions/{alice_id}", tok["prof"])[0] == 200
+    mine = api.call("GET", "/api/submissions", tok["bob"])[1]["submissions"]
+    assert [s["id"] for s in mine] == [graded["bob"]["id"]]
+    everyone = api.call("GET", "/api/submissions", tok["prof"])[1]["submissions"]
+    assert {s["student"] for s in everyone} >= {"alice", "bob"}
+    assert [s["accepted"] for s in everyone] == sorted((s["accepted"] for s in everyone), reverse=True)
+
+
+def test_no_token_or_a_wrong_one_is_401(server):
+    for token in (None, "forged"):
+        status, body, headers = server.client.submit(token, "a.py", REFERENCE)
+        assert status == 401 and headers["WWW-Authenticate"] == "Bearer" and "token" in body["error"]
+        assert server.client.call("GET", "/api/submissions", token)[0] == 401
+
+
+def test_limits_refuse_clearly(server, course, graded):
+    tok, api = course[1], server.client
+    status, body, _ = api.submit(tok["alice"], "big.py", b"#" * (65 * 1024))
+    assert status == 413 and "larger than the limit" in body["error"]
+    status, body, _ = api.submit(tok["alice"], "../../etc/passwd", REFERENCE)
+    assert status == 400 and ".py or .ipynb" in body["error"]
+    status, body, _ = api.submit(tok["alice"], "..\\..\\x/../../evil.py", REFERENCE)  # stored: answered at once
+    assert status == 202 and body["filename"] == "evil.py"  # a name, never a path
+    assert not (course[0].parent / "evil.py").exists() and not (course[0] / "evil.py").exists()
+    answers = [api.submit(tok["carol"], "again.py", REFERENCE) for _ in range(PER_HOUR)]  # stored: no grading
+    refused = [a for a in answers if a[0] == 429]
+    assert refused and all(a[0] == 202 for a in answers[:len(answers) - len(refused)])
+    assert int(refused[0][2]["Retry-After"]) > 0 and "an hour" in refused[0][1]["error"]
+
+
+def test_healthz_and_headers(server):
+    status, body, headers = server.client.call("GET", "/healthz")
+    assert status == 200 and body["ok"] is True
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_an_instructor_regrades_one_student(server, course, graded):
+    api, tok = server.client, course[1]
+    assert api.call("POST", "/api/regrade", tok["bob"], b"{}", "application/json")[0] == 404  # students may not
+    status, body, _ = api.call("POST", "/api/regrade", tok["prof"], b'{"student": "bob"}', "application/json")
+    assert status == 202 and body["queued"] == [graded["bob"]["id"]]
+    again = api.wait(tok["bob"], graded["bob"]["id"])
+    assert again["report"]["score"] == graded["bob"]["report"]["score"]
+    assert again["report"]["created_at"] != graded["bob"]["report"]["created_at"]  # a new verdict, not the stored one
+    assert gradings(course[0])[graded["bob"]["sha256"]] == 2
+
+
+@pytest.mark.browser
+def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, server, course, graded):  # noqa: F811
+    base, tok = server.client.base, course[1]
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(f"{base}/signin?token={tok['erin']}")
+    page.wait_for_url(f"{base}/")
+    cookie = next(c for c in ctx.cookies() if c["name"] == "grader_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
+    # a file no one handed in yet, so the state page comes before the report
+    page.set_input_files("input[name=file]", files=[{"name": "mine.py", "mimeType": "text/x-python",
+                                                     "buffer": NO_ZERO_GRAD + b"\n# from the browser\n"}])
+    page.click("button[type=submit]")
+    assert page.locator("b.state").inner_text() in ("queued", "running")
+    assert "ready in about" in page.inner_text("main")  # an estimate from the verdicts stored so far
+    page.wait_for_selector("div.score", timeout=900_000)  # the state page reloads itself until the report
+    assert page.locator("div.score").inner_text().replace("\n", "") == \
+        f"{graded['bob']['report']['score']:g}/{graded['bob']['report']['max_score']:g}"
+    ctx.close()
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(f"{base}/signin?token={tok['prof']}")
+    page.click("text=Class page")
+    rows = page.locator("table.students tbody tr")
+    assert {"alice", "bob", "erin"} <= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
+    assert not problems, problems  # the CSP refused nothing the pages need (the class page's sorting script)
+    ctx.close()
+
+
+def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, graded):
+    api, tok = server.client, course[1]
+    body, ctype = multipart("a.py", REFERENCE)
+    import urllib.error
+    import urllib.request
+
+    def fetch(path: str, token: str, data: bytes | None = None) -> int:
+        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={token}",
+                                                                          **({"Content-Type": ctype} if data else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert fetch("/submit", tok["alice"], body) == 403  # the form's csrf field is missing
+    assert fetch("/class", tok["alice"]) == fetch("/grades.csv", tok["alice"]) == 404
+    assert fetch("/class", tok["prof"]) == fetch("/grades.csv", tok["prof"]) == 200
+    assert fetch(f"/submissions/{graded['alice']['id']}", tok["bob"]) == 404
+
+
+def variants(n: int) -> list[bytes]:
+    """n distinct files that grade like the reference (a comment makes each its own sha256)."""
+    return [REFERENCE + f"\n# variant {i}\n".encode() for i in range(n)]
+
+
+def kill_and_restart(tmp_path: Path, real_data: Path, n: int) -> None:
+    """Queue n files, SIGKILL the server once one is graded, start it again: all n graded, none twice."""
+    folder = tmp_path / "course"
+    tok = make_course(folder, ["dave"], RUBRIC)["dave"]
+    first = serve(folder, real_data, "--max-queue", str(n))
+    try:
+        ids = [first.client.submit(tok, f"v{i}.py", f)[1]["id"] for i, f in enumerate(variants(n))]
+        full = first.client.submit(tok, "one-more.py", REFERENCE + b"\n# over the queue\n")
+        assert full[0] == 429 and int(full[2]["Retry-After"]) > 0 and "queue is full" in full[1]["error"]
+        while not gradings(folder):
+            assert first.proc.poll() is None, first.log_text()
+            time.sleep(0.5)
+        first.proc.kill()
+        first.proc.wait()
+    finally:
+        first.stop()
+    before = gradings(folder)
+    assert 0 < len(before) < n, "the kill must find some graded and some not"
+    second = serve(folder, real_data)
+    try:
+        states = [second.client.wait(tok, sub_id)["state"] for sub_id in ids]
+    finally:
+        second.stop()
+    assert states == ["done"] * n
+    assert sorted(gradings(folder).values()) == [1] * n
+
+
+def test_kill_9_then_restart_grades_each_accepted_file_once(tmp_path, real_data):
+    kill_and_restart(tmp_path, real_data, 4)
+
+
+@pytest.mark.slow
+def test_kill_9_with_a_queue_of_20(tmp_path, real_data):
+    kill_and_restart(tmp_path, real_data, 20)
+
+
+@pytest.mark.slow
+def test_50_clients_200_files_each_graded_once_and_no_5xx(tmp_path, real_data):
+    """The issue's load (its p95 is measured by bench/serve_load.py, never by a test)."""
+    folder = tmp_path / "course"
+    tok = make_course(folder, [f"s{i:02d}" for i in range(50)], RUBRIC)
+    del tok["prof"]
+    files = [(f"f{i}.py", variants(20)[i % 20]) for i in range(200)]
+    srv = serve(folder, real_data, "--per-hour", "200", "--max-queue", "200")
+    try:
+        result = load(srv.client, tok, files)
+        states = {srv.client.call("GET", f"/api/submissions/{sub_id}", tok[who])[1]["state"]
+                  for who, subs in result["ids"].items() for sub_id in subs}
+    finally:
+        srv.stop()
+    assert sum(map(len, result["ids"].values())) == 200 and states == {"done"}
+    assert not [status for _, status, _ in result["calls"] if status >= 500]
+    assert sorted(gradings(folder).values()) == [1] * 20
