@@ -15,6 +15,9 @@ costs over a plain run. One JSON document on stdout (progress on stderr), so com
 
 Needs GRADER_DATA_DIR (the real MNIST) and bubblewrap. Run it on a quiet machine: every figure is wall time.
 Usage: python bench/speed.py [--runs 5] [--class-size 40] [--unmodified] [--no-one-by-one] [--sandbox process]
+                             [--class-from DIR]
+Two commits: run this script with each one's interpreter (the grader it times is the one that interpreter
+imports, e.g. a worktree's .venv/bin/python) and the same --class-from folder.
 """
 
 from __future__ import annotations
@@ -223,6 +226,8 @@ def main() -> None:
     ap.add_argument("--sandbox", default="process")
     ap.add_argument("--unmodified", action="store_true", help="also time the unmodified reference (a)")
     ap.add_argument("--no-one-by-one", action="store_true", help="skip (d)")
+    ap.add_argument("--class-from", type=Path, help="grade these files as the class (c, d) instead of picking them "
+                    "from submissions/expected.toml, whose list grows: two commits compare only on the same files")
     args = ap.parse_args()
     result: dict = {"bench": "speed", "cores": len(os.sched_getaffinity(0)),
                     "load_average_before": round(os.getloadavg()[0], 2),
@@ -239,7 +244,8 @@ def main() -> None:
     log(f"(b, warm) {result['b_warm']}")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "class").mkdir()
-        files = mixed_class(Path(tmp) / "class", args.class_size)
+        files = sorted(args.class_from.iterdir()) if args.class_from else \
+            mixed_class(Path(tmp) / "class", args.class_size)
         result["c_class"] = grade_class(files, Path(tmp) / "out", args.sandbox)
         log(f"(c) {result['c_class']}")
         if not args.no_one_by_one:
