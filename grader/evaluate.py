@@ -264,6 +264,7 @@ def main() -> None:
     _pristine_import_path()
     torch.set_num_threads(1)
     dynamo_deferred.install(torch)  # the replay's torch.optim.Adam would import torch._dynamo (~1 s) for nothing
+    torch.sparse.check_sparse_tensor_invariants.enable()  # a second wall behind portable.DENIED
     images = load_images(inputs / "test-images")
     isolated = "--isolated" in sys.argv[2:]
     if "--serve" in sys.argv[2:]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 from functools import lru_cache
 
 
@@ -84,6 +85,7 @@ def _replay(rec: dict, sole: bool | None, pool, labels, notes: list[str]) -> dic
     for key in ("before", "grads", "after", "exp_avg", "exp_avg_sq"):
         if not isinstance(tensors.get(key), list) or len(tensors[key]) != n_items:
             raise Bad(f"its {key} do not list the {n_items} parameters")
+    _finite(tensors, rec.get("groups") or [])
     step = {"opt": rec.get("opt"), "n": rec.get("n"), "backward": rec.get("backward"), "replayed": False}
     before = list(tensors["before"])
     if rec.get("program"):
@@ -100,6 +102,23 @@ def _replay(rec: dict, sole: bool | None, pool, labels, notes: list[str]) -> dic
                         default=0.0)
     step["grads_zero"] = all(g is None or not bool(g.ne(0).any()) for g in tensors["grads"])
     return step
+
+
+def _finite(tensors: dict, groups: list) -> None:
+    """Every value a step is checked with is a finite number: NaN compares false both ways and an infinite
+    tolerance admits anything, so a record holding either verifies nothing (a diverged step included)."""
+    import torch
+
+    for key in ("input", "before", "grads", "after", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+        values = tensors.get(key)
+        for t in values if isinstance(values, list) else [values]:
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise Bad(f"its {key} hold values that are not finite numbers")
+    for group in groups:
+        for name, value in (group or {}).items():
+            numbers = value if isinstance(value, list) else [value]
+            if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
+                raise Bad(f"its {name} is not a finite number")
 
 
 def _replay_program(rec, tensors, pool, labels, sole, notes) -> tuple[float | None, bool]:
@@ -222,6 +241,8 @@ def _follows_adam(rec: dict, before: list, tensors: dict) -> bool:
         if want.shape != after.shape:
             return False
         tol = 1e-5 * (after.abs() + b.abs()) + 1e-3 * (after - b).abs() + 1e-7
-        off += int(((after - want).abs() > tol).sum())
+        # NaN compares false both ways: an element is off unless it is within tolerance, or NaN on both sides
+        # (an honest overflow); a NaN written in after the fact must not pass as Adam's
+        off += int((~((after - want).abs() <= tol) & ~(after.isnan() & want.isnan())).sum())
         total += want.numel()
     return off <= max(1, total // 1000)

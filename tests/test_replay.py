@@ -210,6 +210,43 @@ def test_an_update_forged_after_the_fact_is_not_adams():
     assert v.problems == [] and v.steps[0]["adam"] is False  # the optimizer check fails on it
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("key", ["after", "exp_avg_sq", "grads"])
+def test_a_record_holding_values_that_are_not_finite_verifies_nothing(key, value):
+    # NaN compares false both ways and an infinite tolerance admits anything: an update forged as NaN or inf
+    # would pass the element-by-element comparison with Adam's
+    b, fields = recorded()
+    edit_tensors(fields, lambda t: t[key][0].fill_(value))
+    [e for e in b.events if e["e"] == "evidence"][0]["tensors"] = fields["tensors"]
+    assert "not finite" in verify(b).problems[0]
+
+
+def test_a_nan_left_by_an_honest_overflow_on_both_sides_is_not_counted_off():
+    from grader import replayer
+
+    a, w = torch.tensor([1.0, float("nan")]), torch.tensor([1.0, float("nan")])
+    tol = torch.full((2,), 1e-6)
+    assert int((~((a - w).abs() <= tol) & ~(a.isnan() & w.isnan())).sum()) == 0
+    assert "not finite" in str(pytest.raises(replayer.Bad, replayer._finite, {"after": [a]}, []).value)
+
+
+def test_a_claim_of_lost_events_under_the_recorders_cap_switches_no_check_off():
+    b, _ = recorded()
+    b.events = [e for e in b.events if e["e"] != "evidence"]
+    trace = b.end().trace()
+    trace.end["dropped"] = 1  # the harness's word, reachable by the submission
+    assert "not the record the harness writes" in replay.verify(trace, *POOL).problems[0]
+
+
+@pytest.mark.parametrize("recorded_value", [0.5, "nan", None])
+def test_a_non_finite_replayed_loss_verifies_nothing(recorded_value):
+    # a record whose network gives NaN (forged NaN parameters) would otherwise match any recorded loss
+    with pytest.raises(replay.Bad, match="verifies no training step"):
+        replay._same_loss(float("nan"), (True, recorded_value))
+    with pytest.raises(replay.Bad):
+        replay._same_loss(float("inf"), (False, recorded_value))
+
+
 def test_a_batch_that_was_not_served_is_caught():
     x = torch.randn(64, 1, 28, 28)
     assert "are not images this run served" in verify(recorded(x=x, y=LABELS[:64])[0]).problems[0]

@@ -47,7 +47,11 @@ OPERATORS = {f"__{n}__" for n in (
 DENIED = re.compile(r"^(set_.*|from_file|load|save|manual_seed|seed|initial_seed|compile|export|storage|"
                     r"untyped_storage|data_ptr|share_memory_|pin_memory|register_.*|backward|retain_grad|cuda|"
                     r"record_stream|apply_|map_|map2_|frombuffer|from_numpy|as_strided.*|use_deterministic.*|"
-                    r"get_rng_state|fork_rng)$")
+                    r"get_rng_state|fork_rng|"
+                    # sparse and other non-strided layouts: torch does not check a sparse tensor's indices by
+                    # default, so to_dense() of a crafted one writes outside its buffer
+                    r"sparse.*|.*_sparse.*|to_dense|to_mkldnn|coalesce|indices|values|crow_indices|"
+                    r"col_indices|ccol_indices|row_indices|nested.*)$")
 # read through the tape as `Tensor.T.__get__`
 PROPERTIES = {"T", "mT", "H", "mH", "real", "imag", "data", "shape", "ndim", "dtype", "device"}
 
@@ -148,6 +152,8 @@ def loads(blob: bytes) -> Program:
     tensors = torch.load(io.BytesIO(blob[start + size:]), weights_only=True, map_location="cpu")
     if not isinstance(tensors, list) or not all(isinstance(t, torch.Tensor) for t in tensors):
         raise ValueError("the artifact's constants are not a list of tensors")
+    if any(t.layout != torch.strided for t in tensors):  # see DENIED: only dense tensors are data here
+        raise ValueError("the artifact's constants include a tensor that is not dense")
     steps = [(int(c["entry"]), _resolve(c["fn"]), _decode(c["args"], tensors), _decode(c["kwargs"], tensors))
              for c in header["calls"]]
     entry, slot = header["logits"]
