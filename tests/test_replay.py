@@ -328,3 +328,9 @@ def test_a_network_too_large_to_write_down_is_unverified_only_when_the_exported_
         assert v.problems == [] and not v.available and "109,386 parameters" in v.unverified
     else:
         assert "could not write it down" in v.problems[0]
+
+
+def test_a_record_without_its_number_is_a_problem_not_a_crash():
+    b, _ = recorded()
+    [e for e in b.events if e["e"] == "evidence"][0].pop("i", None)
+    assert verify(b).problems  # the grader's own failure would have been an internal error, no verdict
