@@ -120,12 +120,12 @@ def _first_line(exc: Exception) -> str:
 
 
 def served_pool(root: Path, served: dict):
-    """The images the run served (replayer.served_pool, cached): a relative path is the sandbox's input."""
+    """The images the run served (replayer.served_pool, cached): a relative path is the sandbox's input (an
+    absolute one, baked into the image, stays itself under `root /`)."""
     from grader import replayer
 
-    where = {key: str(root / served[key]) if not served[key].startswith("/") else served[key]
-             for key in ("images", "labels")}
-    return replayer.served_pool(where["images"], where["labels"], int(served["train_examples"]),
+    return replayer.served_pool(str(root / served["images"]), str(root / served["labels"]),
+                                int(served["train_examples"]),
                                 int(served["eval_examples"]), int(served["seed"]), bool(served["full"]))
 
 

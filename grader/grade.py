@@ -201,9 +201,7 @@ class Grader:
             script.write_text(sub.source, encoding="utf-8")
             spec = tmp / "spec.json"
             spec.write_text(json.dumps(self._spec(script.name, sub.kind, limits, full) | {"cells": sub.cell_starts}))
-            inputs = {script.name: script, "spec.json": spec}
-            if not self.backend.baked("train-images"):
-                inputs.update({"train-images": self.files["train_images"], "train-labels": self.files["train_labels"]})
+            inputs = {script.name: script, "spec.json": spec, **held_out.training_inputs(self.backend, self.files)}
             key = secrets.token_hex(32).encode()
             job = sandbox.Job("grader.harness.supervisor", inputs, limits, timeout_s=_harness_deadline(limits),
                               device=self.device, cpus=self.cpus, stdin=key + b"\n", warm_env=self._warm_env(),
@@ -239,10 +237,10 @@ class Grader:
                                   held_out.labels(self.files["test_labels"]))
 
     def _spec(self, script: str, kind: str, limits, full: bool = False) -> dict:
+        served = held_out.training_paths(self.backend)
         return {
             "submission": f"in/{script}", "kind": kind,
-            "train_images": self.backend.baked("train-images") or "in/train-images",
-            "train_labels": self.backend.baked("train-labels") or "in/train-labels",
+            "train_images": served["images"], "train_labels": served["labels"],
             "train_examples": self.rubric.train_examples, "eval_examples": self.rubric.eval_examples,
             "seed": self.seed, "threads": self.threads, "device": self.device,
             # CPU seconds per thread: idle torch threads spin, so a busy machine inflates CPU time per thread

@@ -150,21 +150,29 @@ def one_shot_answer(result: sandbox.Result) -> dict:
     return answer
 
 
+def training_inputs(backend: sandbox.Sandbox, files: dict[str, Path]) -> dict[str, Path]:
+    """The training images and labels a sandbox gets as inputs (none where the image has them baked in): the
+    harness serves from them, the evaluator matches replayed batches against them."""
+    if backend.baked("train-images"):
+        return {}
+    return {"train-images": files["train_images"], "train-labels": files["train_labels"]}
+
+
+def training_paths(backend: sandbox.Sandbox) -> dict[str, str]:
+    """Where a sandbox finds them: the baked-in path, or its input relative to the sandbox's root."""
+    return {"images": backend.baked("train-images") or "in/train-images",
+            "labels": backend.baked("train-labels") or "in/train-labels"}
+
+
 def evaluator_inputs(backend: sandbox.Sandbox, files: dict[str, Path]) -> dict[str, Path]:
-    """The test images, and the training images the replay matches batches against (the submission's own,
-    unless the image has them baked in); never a label of the test set."""
-    inputs = {"test-images": files["test_images"]}
-    if not backend.baked("train-images"):
-        inputs.update({"train-images": files["train_images"], "train-labels": files["train_labels"]})
-    return inputs
+    """The test images, and the training images for the replay; never a label of the test set."""
+    return {"test-images": files["test_images"], **training_inputs(backend, files)}
 
 
 def served_spec(backend: sandbox.Sandbox, rubric, seed: int, full: bool) -> dict:
     """What a run served, as the evaluator finds it (grader/evaluate.py's served_pool)."""
-    return {"images": backend.baked("train-images") or "in/train-images",
-            "labels": backend.baked("train-labels") or "in/train-labels",
-            "train_examples": rubric.train_examples, "eval_examples": rubric.eval_examples, "seed": seed,
-            "full": full}
+    return {**training_paths(backend), "train_examples": rubric.train_examples,
+            "eval_examples": rubric.eval_examples, "seed": seed, "full": full}
 
 
 class Service:
