@@ -86,7 +86,7 @@ def plan(trace: Trace, rng=None) -> Plan:
     # the harness's count of events it dropped is believed only where the recorder's cap was reached (after
     # it closes, events are dropped too, but those come after every step): a claim that costs nothing else
     # would switch off the checks of each record's place
-    lost = (trace.end or {}).get("dropped") or 0 if len(trace.events) >= recorder.MAX_EVENTS else 0
+    lost = ((trace.end or {}).get("dropped") or 0) if len(trace.events) >= recorder.MAX_EVENTS else 0
     if not lost:
         found = {r.get("backward") for r in records}
         missing = [b for b in expected_backwards(trace) if b not in found]
@@ -188,7 +188,7 @@ def _well_formed(answer, n: int) -> bool:
 
 def _too_large_to_record(size) -> str | None:
     """Why no step could be written down, when the reason is true: the harness writes down at most
-    evidence.MAX_ELEMENTS parameters, and the network the run exported (data, whose size the submission cannot
+    recording.MAX_ELEMENTS parameters, and the network the run exported (data, whose size the submission cannot
     fake without training that network) is larger. A claim the exported network does not bear out is a
     forgery like any other missing record."""
     cap = recording.MAX_ELEMENTS
