@@ -7,6 +7,8 @@ tests' rubric (one CPU per sandbox) and their generous timeout, for a loaded mac
 """
 
 import os
+import re
+import socket
 import sqlite3
 import time
 import tomllib
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_client import Server, load, make_course, multipart
+from serve_client import Server, cookie, load, make_course, multipart, raw, sign_in
 from test_pictures import browser  # noqa: F401  (the system's Chromium, skipped or failed as CI decides)
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +45,7 @@ def gradings(course: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve") / "course"
-    return folder, make_course(folder, ["alice", "bob", "carol", "erin"], RUBRIC)
+    return folder, make_course(folder, ["alice", "bob", "carol", "erin", "frank"], RUBRIC)
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +76,18 @@ def test_uploads_are_graded_on_the_real_mnist(graded):
     assert bad["report"]["submission"]["path"] == "no_zero_grad.py"  # no server path leaks into the report
 
 
-def test_an_identical_file_is_answered_from_the_store(graded, server, course):
+def test_an_identical_file_is_answered_from_the_store_as_its_owners(graded, server, course):
     status, body, _ = server.client.submit(course[1]["carol"], "mine.py", REFERENCE)
     assert status == 202 and body["state"] == "done"
     assert body["report"]["score"] == graded["alice"]["report"]["score"]
     assert gradings(course[0])[body["sha256"]] == 1
+    # alice's verdict, read as carol's: her id and her file's name, never alice's
+    assert body["report"]["student"]["id"] == "carol" and body["report"]["submission"]["name"] == "mine.py"
+    again = server.client.call("GET", f"/api/submissions/{body['id']}", course[1]["carol"])[1]
+    assert again["report"]["student"]["id"] == "carol" and again["report"]["submission"]["path"] == "mine.py"
+    session = sign_in(server.client.base, course[1]["carol"])
+    _, _, page = raw(server.client.base, "GET", f"/submissions/{body['id']}", {"Cookie": f"grader_session={session}"})
+    assert b"mine.py" in page and b"solution.py" not in page
 
 
 def test_a_student_sees_only_their_own(graded, server, course):
@@ -117,6 +126,53 @@ def test_limits_refuse_clearly(server, course, graded):
     assert int(refused[0][2]["Retry-After"]) > 0 and "an hour" in refused[0][1]["error"]
 
 
+def test_uploads_that_arrive_together_cannot_pass_the_hourly_limit(server, course, graded):
+    """Each upload passes the early check before any body is read; the check that counts is the insert's."""
+    body, ctype = multipart("same.py", REFERENCE)  # stored already: answered at once, nothing to grade
+    head = (f"POST /api/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {course[1]['frank']}\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    together = [socket.create_connection(("127.0.0.1", server.port), timeout=60) for _ in range(PER_HOUR + 3)]
+    for conn in together:
+        conn.sendall(head + body[:200])
+    time.sleep(1)  # every request is past the early check, waiting for the rest of its body
+    for conn in together:
+        conn.sendall(body[200:])
+    statuses = []
+    for conn in together:
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        conn.close()
+        statuses.append(int(answer.split(b" ", 2)[1]))
+    assert sorted(statuses) == [202] * PER_HOUR + [429] * 3
+
+
+def test_a_sign_in_link_alone_signs_nobody_in(server, course):
+    """Login CSRF: another site that links to /signin?token=ITS_OWN must not sign the visitor in."""
+    base, token = server.client.base, course[1]["alice"]
+    status, headers, _ = raw(base, "GET", f"/signin?token={token}")
+    assert status == 303 and headers["Location"] == "/signin" and cookie(headers, "grader_session") is None
+    link = cookie(headers, "grader_signin")
+    assert {"httponly", "path=/signin", "samesite=lax"} <= {a.strip().lower() for a in link.split(";")}
+    link = link.split(";")[0]
+    csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', raw(base, "GET", "/signin", {"Cookie": link})[2]).group(1)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    same_site = {**form, "Cookie": link, "Sec-Fetch-Site": "same-origin"}
+    for headers, body in (({**form}, csrf),  # another site's form: the link's Lax cookie stays behind
+                          ({**same_site, "Sec-Fetch-Site": "cross-site"}, csrf),
+                          (same_site, b"0" * 64)):  # a forged CSRF field
+        status, answer, _ = raw(base, "POST", "/signin", headers, b"csrf=" + body)
+        assert status in (401, 403) and cookie(answer, "grader_session") is None
+    status, headers, _ = raw(base, "POST", "/signin", same_site, b"csrf=" + csrf)
+    assert status == 303 and headers["Location"] == "/"
+    session = cookie(headers, "grader_session")
+    attributes = {a.strip().lower() for a in session.split(";")[1:]}
+    assert {"httponly", "samesite=strict", f"max-age={14 * 24 * 3600}"} <= attributes  # the default 14 days
+    value = session.split(";")[0].partition("=")[2]
+    assert value != token  # the cookie holds a session, never the token
+    assert b"Signed in as <b>alice</b>" in raw(base, "GET", "/", {"Cookie": f"grader_session={value}"})[2]
+
+
 def test_healthz_and_headers(server):
     status, body, headers = server.client.call("GET", "/healthz")
     assert status == 200 and body["ok"] is True
@@ -142,6 +198,9 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.goto(f"{base}/signin?token={tok['erin']}")
+    page.wait_for_url(f"{base}/signin")  # the token has left the address bar; nobody is signed in yet
+    assert not [c for c in ctx.cookies() if c["name"] == "grader_session"]
+    page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     cookie = next(c for c in ctx.cookies() if c["name"] == "grader_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
@@ -159,6 +218,7 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
     page = ctx.new_page()
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.goto(f"{base}/signin?token={tok['prof']}")
+    page.click("button[type=submit]")
     page.click("text=Class page")
     rows = page.locator("table.students tbody tr")
     assert {"alice", "bob", "erin"} <= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
@@ -172,8 +232,10 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
     import urllib.error
     import urllib.request
 
-    def fetch(path: str, token: str, data: bytes | None = None) -> int:
-        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={token}",
+    sessions = {who: sign_in(api.base, tok[who]) for who in ("alice", "prof")}
+
+    def fetch(path: str, who: str, data: bytes | None = None) -> int:
+        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={sessions[who]}",
                                                                           **({"Content-Type": ctype} if data else {})})
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
@@ -181,10 +243,11 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    assert fetch("/submit", tok["alice"], body) == 403  # the form's csrf field is missing
-    assert fetch("/class", tok["alice"]) == fetch("/grades.csv", tok["alice"]) == 404
-    assert fetch("/class", tok["prof"]) == fetch("/grades.csv", tok["prof"]) == 200
-    assert fetch(f"/submissions/{graded['alice']['id']}", tok["bob"]) == 404
+    assert fetch("/submit", "alice", body) == 403  # the form's csrf field is missing
+    assert fetch("/class", "alice") == fetch("/grades.csv", "alice") == 404
+    assert fetch("/class", "prof") == fetch("/grades.csv", "prof") == 200
+    sessions["bob"] = sign_in(api.base, tok["bob"])
+    assert fetch(f"/submissions/{graded['alice']['id']}", "bob") == 404
 
 
 def variants(n: int) -> list[bytes]:
@@ -245,3 +308,34 @@ def test_50_clients_200_files_each_graded_once_and_no_5xx(tmp_path, real_data):
     assert sum(map(len, result["ids"].values())) == 200 and states == {"done"}
     assert not [status for _, status, _ in result["calls"] if status >= 500]
     assert sorted(gradings(folder).values()) == [1] * 20
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_the_ray_executor_grades_uploads(tmp_path, real_data):
+    """`--executor ray` behind the same seam: a local cluster (a head that only coordinates, one grading node)."""
+    from test_ray_executor import need_ray
+
+    need_ray()
+    from ray.cluster_utils import Cluster
+
+    small = {"object_store_memory": 80 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, **small})
+    cluster.add_node(num_cpus=1, env_vars={"GRADER_DATA_DIR": str(real_data)}, **small)
+    cluster.wait_for_nodes()
+    folder = tmp_path / "course"
+    tok = make_course(folder, ["gina", "hal"], RUBRIC)
+    try:
+        srv = serve(folder, real_data, "--executor", "ray", "--address", cluster.address)
+        try:
+            ids = {who: srv.client.submit(tok[who], f"{who}.py", content)[1]["id"]
+                   for who, content in (("gina", REFERENCE), ("hal", NO_ZERO_GRAD))}
+            done = {who: srv.client.wait(tok[who], sub_id) for who, sub_id in ids.items()}
+        finally:
+            srv.stop()
+    finally:
+        cluster.shutdown()
+    ref, bad = done["gina"]["report"], done["hal"]["report"]
+    assert ref["score"] == ref["max_score"] and ref["environment"]["node"]  # graded by a Ray node
+    assert {c["id"] for c in bad["checks"] if not c["passed"]} == set(EXPECTED["no_zero_grad.py"]["failed"])
+    assert sorted(gradings(folder).values()) == [1, 1]
