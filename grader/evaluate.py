@@ -12,7 +12,7 @@ dumpable), and whatever it leaves is killed, with every file it wrote, before th
 
 Request (one JSON object): {"model": {"preprocess": {"scale", "shift", "shape", "dtype"}, "batch": N} or null,
 "replay": {"served": what the run served (replayer.served_pool's arguments), "count_parameters": bool} or null},
-the tape (model.bin) and the records to replay (evidence.json, replay.Plan.request) beside it. Answer (one JSON
+the tape (model.bin) and the records to replay (evidence.bin: protocol.request_file) beside it. Answer (one JSON
 object): {"evaluation": {"predictions": base64 of one byte per test image (the predicted digit, or NOT_A_DIGIT
 for an output past the tenth), "examples": N, "seconds": S} or {"error": "why"}, "replay": replayer.answer's
 or {"error": "why"}}, each part only where asked. The two run in separate children: a model that brings its
@@ -23,7 +23,7 @@ prepares the served images (pending/served.json), then waits for the host to dro
 or {"cancel": true}; it writes one answer and exits 0. The host takes that answer only when it is all of
 stdout and the process exited cleanly (held_out.one_shot_answer).
 Service (`--serve`, a batch worker): one request per stdin line, {"n": N, ...}, with pending/model-N.bin and
-pending/evidence-N.json beside it; one answer line {"n": N, ...} each, until stdin closes.
+pending/evidence-N.bin beside it; one answer line {"n": N, ...} each, until stdin closes.
 
 Usage: python -m grader.evaluate ROOT                        (one answer on stdout)
        python -m grader.evaluate ROOT --serve [--isolated]   (one request per stdin line, one answer per line)
@@ -105,9 +105,10 @@ def _evaluation(model_path: Path, images, model: dict) -> dict:
 
 def _replay(evidence_path: Path, model_path: Path, pool, req: dict) -> dict:
     from grader import replayer
+    from grader.harness import protocol
 
     try:
-        work = json.loads(evidence_path.read_bytes())
+        work = protocol.read_request_file(evidence_path.read_bytes())
         model = model_path.read_bytes() if req.get("count_parameters") and model_path.exists() else None
         return replayer.answer(work, *pool, model)
     except Exception as exc:  # noqa: BLE001 - the host reads an error as "could not be replayed"
@@ -141,7 +142,7 @@ def serve(root: Path, images, isolated: bool) -> None:
     for line in sys.stdin:
         req = json.loads(line)
         n = int(req["n"])
-        result = respond(root, req, pending / f"model-{n}.bin", pending / f"evidence-{n}.json", images, isolated)
+        result = respond(root, req, pending / f"model-{n}.bin", pending / f"evidence-{n}.bin", images, isolated)
         print(json.dumps({"n": n, **result}), flush=True)
 
 
@@ -276,7 +277,7 @@ def main() -> None:
     if req.get("cancel"):
         result = {"cancelled": True}
     else:
-        result = respond(root, req, inputs / "pending" / "model.bin", inputs / "pending" / "evidence.json", images,
+        result = respond(root, req, inputs / "pending" / "model.bin", inputs / "pending" / "evidence.bin", images,
                          isolated)
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()

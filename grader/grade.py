@@ -295,7 +295,7 @@ class Grader:
         its deadline, a report that says the run could not be judged."""
         if seen.trace.over_cap:
             why = (f"the run wrote {seen.trace.over_cap} to the grader's own trace channel; the grader's harness "
-                   "never writes that much, so the program wrote to it directly and what it did cannot be judged")
+                   "never does, so the program wrote to it directly and what it did cannot be judged")
             return self._no_run(info, Status.invalid_submission, f"Not graded: {why}.", why, started,
                                 warnings=sub.warnings, hint="remove the code that writes to the grader's trace: "
                                                             "a program that trains and prints never reaches this limit")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import sandbox
+from grader.harness import protocol
 from grader.checks import Evaluation
 
 ANSWER_TIMEOUT_S = 120
@@ -63,14 +64,14 @@ class Question:
         if self.model is not None:
             _readable(pending / f"model{suffix}.bin", self.model)
         if self.replay is not None:
-            _readable(pending / f"evidence{suffix}.json", json.dumps(self.replay).encode())
+            _readable(pending / f"evidence{suffix}.bin", protocol.request_file(self.replay))
         return {"model": {"preprocess": self.model_info["preprocess"], "batch": self.model_info["batch"]}
                 if self.model is not None else None,
                 "replay": {"served": self.served, "count_parameters": self.replay["count_parameters"]}
                 if self.replay is not None else None}
 
     def forget(self, pending: Path, suffix: str = "") -> None:
-        for name in (f"model{suffix}.bin", f"evidence{suffix}.json"):
+        for name in (f"model{suffix}.bin", f"evidence{suffix}.bin"):
             (pending / name).unlink(missing_ok=True)
 
 

@@ -149,11 +149,14 @@ def conclude(todo: Plan, answer: dict | None, why_not: str = "no answer") -> Ver
 
 
 def verify(trace: Trace, pool, labels, rng=None) -> Verification:
-    """Plan, replay in this process and conclude (the grader replays in the evaluator's sandbox instead)."""
+    """Plan, replay in this process and conclude (the grader replays in the evaluator's sandbox instead, from
+    the same file)."""
     from grader import replayer
+    from grader.harness import protocol
 
     todo = plan(trace, rng)
-    return conclude(todo, replayer.answer(todo.request(), pool, labels, trace.artifact))
+    request = protocol.read_request_file(protocol.request_file(todo.request()))
+    return conclude(todo, replayer.answer(request, pool, labels, trace.artifact))
 
 
 def _same_loss(loss, known_recorded: tuple) -> None:

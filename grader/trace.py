@@ -20,8 +20,6 @@ an epoch's last batch and before the next epoch starts belong to it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -85,10 +83,16 @@ class Trace:
         if len(data) > MAX_STREAM_BYTES:
             over = f"{len(data):,} bytes, over the {MAX_STREAM_BYTES:,} the grader reads"
             data = _head_and_last_line(data, MAX_STREAM_BYTES)
-        records, rejected = protocol.decode_stream(data, key)
+        records, rejected, verified = protocol.decode_stream(data, key)
         trace = cls.from_records(records)
         trace.forged = rejected
         trace.over_cap = over or trace.over_cap
+        written = (trace.sup or {}).get("stream_bytes")
+        if trace.over_cap is None and isinstance(written, int) and verified != written:
+            # what the supervisor signed did not all arrive: something else wrote into the same stream, past
+            # what the channel keeps or through the middle of a record
+            trace.over_cap = f"data through the middle of the grader's signed records ({written - verified:,} of " \
+                             f"their {written:,} bytes lost or altered)"
         if trace.over_cap is None and (trace.sup or {}).get("trace_capped"):
             trace.over_cap = f"more than the {supervisor.TRACE_CAP_BYTES:,} bytes of trace the sandbox passes on"
         return trace
@@ -99,7 +103,7 @@ class Trace:
         for rec in records:
             if rec["ch"] == protocol.TRACE and isinstance(rec.get("ev"), dict):
                 if len(events) < MAX_TRACE_EVENTS:
-                    events.append(rec["ev"])
+                    events.append(_with_bytes(rec["ev"], rec.get("payload", b"")))
                 else:
                     extra += 1
             elif rec["ch"] == protocol.OUT and isinstance(rec.get("d"), str):
@@ -117,10 +121,7 @@ class Trace:
         kept = []
         for ev in events:
             if ev.get("e") == "artifact":
-                try:
-                    artifact = base64.b64decode(ev.get("b64", ""), validate=True)
-                except (binascii.Error, ValueError):
-                    artifact = None
+                artifact = ev.get("data") if isinstance(ev.get("data"), bytes) else None
                 continue
             kept.append(ev)
         kept.sort(key=lambda e: e.get("i", 0))
@@ -301,6 +302,16 @@ class Trace:
 
 
 SUP_LINE_BYTES = 2**20  # the supervisor's final record: its output tail (64 KiB), JSON-escaped, and a few numbers
+
+
+def _with_bytes(event: dict, payload: bytes) -> dict:
+    """The event with its binary parts back in their fields; one whose parts do not add up keeps none."""
+    if not payload and "bin" not in event:
+        return event
+    try:
+        return protocol.unpack(event, payload)
+    except ValueError:
+        return {k: v for k, v in event.items() if k != "bin"}
 
 
 def _head_and_last_line(data: bytes, cap: int) -> bytes:

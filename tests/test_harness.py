@@ -226,15 +226,15 @@ def test_the_budget_starts_at_the_submissions_first_line(grader, tmp_path):
 def test_only_the_harness_s_first_run_start_sets_what_is_not_charged():
     from grader.harness.supervisor import TraceReader
 
-    reader = TraceReader("k", lambda event: None)
+    reader = TraceReader("k", lambda event, payload=b"": None)
     lines = [{"e": "run_start", "cpu_s": 2.5}, {"e": "run_start", "cpu_s": 1e5}]  # the second: the submission's
     reader.feed(b"".join(json.dumps({**e, "k": "k", "i": i}).encode() + b"\n" for i, e in enumerate(lines, 1)))
     assert reader.setup_cpu_s == 2.5
     for forged in ({"cpu_s": "9"}, {"cpu_s": -1.0}, {}):
-        reader = TraceReader("k", lambda event: None)
+        reader = TraceReader("k", lambda event, payload=b"": None)
         reader.feed(json.dumps({"e": "run_start", **forged, "k": "k", "i": 1}).encode() + b"\n")
         assert reader.setup_cpu_s == 0.0
-    assert TraceReader("k", lambda event: None).setup_cpu_s is None  # not started: the budget is not running
+    assert TraceReader("k", lambda event, payload=b"": None).setup_cpu_s is None  # not started: the budget is not running
 
 
 def _frame_called_through(*files):

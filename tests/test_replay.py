@@ -1,7 +1,6 @@
 """The host's replay of recorded steps (grader/replay.py) on records made here, in-process, by the harness's
 own code (tape, slice, evidence): honest spellings verify, and each kind of forgery is caught."""
 
-import base64
 import io
 
 import pytest
@@ -78,11 +77,11 @@ def verify(b: TraceBuilder):
 
 
 def edit_tensors(fields: dict, change) -> None:
-    tensors = torch.load(io.BytesIO(base64.b64decode(fields["tensors"])), weights_only=True)
+    tensors = torch.load(io.BytesIO(fields["tensors"]), weights_only=True)
     change(tensors)
     buf = io.BytesIO()
     torch.save(tensors, buf)
-    fields["tensors"] = base64.b64encode(buf.getvalue()).decode()
+    fields["tensors"] = buf.getvalue()
 
 
 # ------------------------------------------------------------------------------------------- honest steps
@@ -289,7 +288,7 @@ def test_a_record_the_harness_could_not_write_is_not_trusted():
 
 def test_a_malformed_record_is_not_trusted():
     b, _ = recorded()
-    [e for e in b.events if e["e"] == "evidence"][0]["program"] = base64.b64encode(b"not a tape").decode()
+    [e for e in b.events if e["e"] == "evidence"][0]["program"] = b"not a tape"
     assert "malformed" in verify(b).problems[0]
 
 

@@ -2,7 +2,9 @@
 
 One list shared by the harness (the recorder refuses an unknown event name), the host (grader/trace.py reads
 these names) and the test builders (tests/builders.py refuses unknown names and fields), so the three cannot
-drift apart. Every event also carries e (its name), i (sequence number) and t (seconds since start).
+drift apart. Every event also carries e (its name), i (sequence number) and t (seconds since start). Fields
+whose values are bytes (artifact's data, evidence's program and tensors) travel beside the event's JSON
+(protocol.pack), and the host puts them back before anything reads the event.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "forward_path": ("module", "cls", "input", "ops", "completed"),
     "model": ("found", "source", "cls", "module", "stepped_by", "stepped_share", "tape_failures", "structure",
               "n_params", "preprocess", "batch", "export_error", "export_matches", "format"),
-    "artifact": ("name", "b64"),
+    "artifact": ("name", "data"),
     # output and the end
     "line": ("s", "text", "end", "row"),  # end "" : not ended yet (recorded as written); row: see output.py
     "note": ("text",),

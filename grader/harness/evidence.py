@@ -13,7 +13,6 @@ follow still carries its optimizer part (Adam's rule can be checked without the 
 
 from __future__ import annotations
 
-import base64
 import io
 
 import torch
@@ -88,8 +87,7 @@ class StepEvidence:
         torch.save(tensors, buf)
         return {"backward": self.backward, "groups": self.groups, "group_of": [gi for _, gi in self.items],
                 "state_steps": self.state_steps, "slots": self.slots,
-                "program": base64.b64encode(self.program).decode() if self.program else None,
-                "tensors": base64.b64encode(buf.getvalue()).decode(), "why": self.why}
+                "program": self.program, "tensors": buf.getvalue(), "why": self.why}
 
 
 class Unrecorded:

@@ -13,7 +13,6 @@ inside forward(): none of them moves the fit.
 
 from __future__ import annotations
 
-import base64
 
 import torch
 from torch import nn
@@ -294,10 +293,6 @@ def _aten(name: str):
         if callable(getattr(space, name, None)):
             return getattr(space, name)
     raise portable.Unportable(f"TorchScript op aten::{name}")
-
-
-def encode(blob: bytes) -> str:
-    return base64.b64encode(blob).decode()
 
 
 SCRIPTED_NONLINEAR = {"relu", "relu_", "clamp", "clamp_", "clamp_min", "maximum", "where", "sigmoid", "tanh", "gelu",

@@ -1,4 +1,5 @@
-"""Writes trace events to the harness's private pipe, one JSON object per line."""
+"""Writes trace events to the harness's private pipe, one JSON object per line; an event's bytes (the exported
+network, a step's evidence) follow its line raw (protocol.pack)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import os
 import threading
 import time
 
+from grader.harness import protocol
 from grader.harness.events import EVENTS
 
 MAX_EVENTS = 200_000  # a runaway loop cannot flood the trace; counts keep going
 LINE_CHARS = 400  # printed lines are kept this long in the trace
 FIELD_CHARS = 4000  # any other string field
-DATA_FIELDS = {"b64", "program", "tensors"}  # base64 payloads (the model, a step's evidence): never cut
 # Events go out in batches: one write per event cost the reference a third of its training time on 2 cores
 # (every write woke the supervisor, which took the core from the training until it had parsed the line).
 # A batch waits at most FLUSH_S (a timer flushes when no event comes), so a run killed outright (OOM, hard
@@ -48,9 +49,10 @@ class Recorder:
         self.t0 = time.monotonic()
         self.closed = False  # set once the submission has ended: later events are the harness's own
         self.before = None  # called before each event: drains captured output so lines keep their order
-        self.pending: list[str] = []  # encoded events not yet written
+        self.pending: list[bytes] = []  # encoded events not yet written
         self.pending_chars = 0
         self.flushed_at = 0.0
+        self.writing = False
 
     def close(self) -> None:
         self.closed = True
@@ -67,10 +69,11 @@ class Recorder:
                 self.dropped += 1
                 return
             self.seq += 1
+            fields, payload = protocol.pack(fields)
             record = {"e": kind, "i": self.seq, "k": self.key, "t": round(time.monotonic() - self.t0, 4),
-                      **{k: v if k in DATA_FIELDS else _clean(v) for k, v in fields.items()}}
-            self.pending.append(json.dumps(record, separators=(",", ":")))
-            self.pending_chars += len(self.pending[-1])
+                      **{k: _clean(v) for k, v in fields.items()}}
+            self.pending += [json.dumps(record, separators=(",", ":")).encode(), b"\n", payload]
+            self.pending_chars += len(self.pending[-3]) + len(payload) + 1
             if force or not self.batch or self.pending_chars >= FLUSH_CHARS or record["t"] - self.flushed_at >= FLUSH_S:
                 self._write()
 
@@ -84,12 +87,18 @@ class Recorder:
             self.flush()
 
     def _write(self) -> None:
-        if os.getpid() != self.pid or not self.pending:  # a fork's copy of the buffer is its parent's to write
+        if os.getpid() != self.pid or self.writing:  # a fork's copy of the buffer is its parent's to write
             return
-        data = ("\n".join(self.pending) + "\n").encode()
-        self.pending, self.pending_chars, self.flushed_at = [], 0, time.monotonic() - self.t0
+        # not re-entered: an event emitted while a write is under way (a finalizer that gc runs inside it, a
+        # signal handler) waits in pending, so it never lands inside another event's bytes
+        self.writing = True
         try:
-            while data:
-                data = data[os.write(self.fd, data) :]
+            while self.pending:
+                data = memoryview(b"".join(self.pending))
+                self.pending, self.pending_chars, self.flushed_at = [], 0, time.monotonic() - self.t0
+                while data:
+                    data = data[os.write(self.fd, data) :]
         except OSError:
             pass  # the submission closed our pipe; the host reports the trace as cut short
+        finally:
+            self.writing = False

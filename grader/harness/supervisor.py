@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import fcntl
 import json
 import os
 import resource
@@ -46,6 +47,7 @@ from grader.harness import cpu, protocol
 
 DRAIN_AFTER_EXIT_S = 0.5  # a background process may hold the pipes open; don't wait on it
 TRACE_CAP_BYTES = 256 * 2**20
+TRACE_READ_BYTES = 1 << 20  # a step's evidence is megabytes: read it in few pieces
 SOFT_RESEND_S = 0.25  # see harness/__main__.py: MAX_DEFERRALS signals at this pace bound the harness's delay
 
 
@@ -54,6 +56,15 @@ def _make_non_dumpable() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
     except (OSError, AttributeError):
         pass
+
+
+def _widen(fd: int) -> None:
+    """A pipe as large as the system allows (up to TRACE_READ_BYTES): the harness writes a payload of megabytes
+    in fewer wake-ups of this process."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, TRACE_READ_BYTES)
+    except OSError:
+        pass  # the default 64 KiB still works
 
 
 def child_env(spec: dict) -> dict:
@@ -115,13 +126,16 @@ class Output:
 
 
 class TraceReader:
-    """Splits the trace pipe into events, keeping only the harness's own (right key, next sequence number)."""
+    """Splits the trace pipe into events, keeping only the harness's own (right key, next sequence number), each
+    with the raw bytes that follow its line when it lists binary parts (protocol.pack)."""
 
     def __init__(self, key: str, emit):
         self.key, self.emit = key, emit
-        # the unfinished line's pieces: joined once when its newline comes (a record of megabytes arrives in
-        # pipe-sized pieces, and re-joining the whole line for each would be quadratic)
+        # the unfinished line's pieces, or the unfinished payload's: joined once when it is whole (a payload of
+        # megabytes arrives in pipe-sized pieces, and re-joining all of it for each would be quadratic)
         self.pieces: list[bytes] = []
+        self.event: dict | None = None  # an accepted event whose payload is still arriving
+        self.owed = 0  # how many bytes of it
         self.bytes, self.next, self.rejected = 0, 1, 0
         # the harness's CPU before the submission's first line (its run_start event); None before it comes
         self.setup_cpu_s: float | None = None
@@ -130,28 +144,48 @@ class TraceReader:
         self.bytes += len(data)
         if self.bytes > TRACE_CAP_BYTES:
             return
-        if b"\n" not in data:
-            self.pieces.append(data)
-            return
-        first, *lines = data.split(b"\n")
-        self.pieces.append(first)
-        lines.insert(0, b"".join(self.pieces))
-        last = lines.pop()
-        self.pieces = [last] if last else []
-        for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = None
-            if not isinstance(event, dict) or event.pop("k", None) != self.key or event.get("i") != self.next:
-                self.rejected += 1
+        while data:
+            if self.event is not None:
+                part, data = data[: self.owed], data[self.owed :]
+                self.pieces.append(part)
+                self.owed -= len(part)
+                if not self.owed:
+                    self._finish()
                 continue
-            self.next += 1
-            if event.get("e") == "run_start" and self.setup_cpu_s is None:
-                # only the first: the harness sends it before any submission code runs, so it is not forged
-                cpu = event.get("cpu_s")
-                self.setup_cpu_s = float(cpu) if isinstance(cpu, (int, float)) and 0 <= cpu < 1e6 else 0.0
-            self.emit({"ch": protocol.TRACE, "ev": event})
+            end = data.find(b"\n")
+            if end < 0:
+                self.pieces.append(data)
+                return
+            self.pieces.append(data[:end])
+            data = data[end + 1 :]
+            line, self.pieces = b"".join(self.pieces), []
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or event.pop("k", None) != self.key or event.get("i") != self.next:
+            self.rejected += 1
+            return
+        size = protocol.bin_size(event)
+        if size is None or size > TRACE_CAP_BYTES:
+            self.rejected += 1  # its payload's bytes, if any come, are rejected as lines
+            return
+        self.next += 1
+        if event.get("e") == "run_start" and self.setup_cpu_s is None:
+            # only the first: the harness sends it before any submission code runs, so it is not forged
+            cpu = event.get("cpu_s")
+            self.setup_cpu_s = float(cpu) if isinstance(cpu, (int, float)) and 0 <= cpu < 1e6 else 0.0
+        self.event, self.owed = event, size
+        if not size:
+            self._finish()
+
+    def _finish(self) -> None:
+        payload, self.pieces = b"".join(self.pieces), []
+        event, self.event = self.event, None
+        self.emit({"ch": protocol.TRACE, "ev": event}, payload)
 
 
 class WarmChild:
@@ -199,10 +233,16 @@ class WarmChild:
 
 
 def supervise(spec: dict, out, signing_key: bytes, door: int | None = None, cpu_usage: str | None = None) -> dict:
-    def emit(record: dict) -> None:  # flushed once per wake-up below, not per record (one write per batch)
-        out.write(protocol.encode(record, signing_key))
+    written = 0  # the bytes of every record but the final one: the host checks that they all arrived
+
+    def emit(record: dict, payload: bytes = b"") -> None:  # flushed once per wake-up below, not per record
+        nonlocal written
+        data = protocol.encode(record, signing_key, payload)
+        written += len(data)
+        out.write(data)
 
     trace_r, trace_w = os.pipe()
+    _widen(trace_w)
     key_r, key_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -277,7 +317,7 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None, cpu_
         next_at = soft_at if not soft_sent else min(hard_at, soft_resend_at) if exited_at is None else hard_at
         wait = min(0.2, max(0.0, next_at - now))
         for ready, _ in sel.select(wait):
-            data = os.read(ready.fd, 1 << 16)
+            data = os.read(ready.fd, TRACE_READ_BYTES if ready.data == "t" else 1 << 16)
             if not data:
                 sel.unregister(ready.fd)
                 os.close(ready.fd)
@@ -316,6 +356,7 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None, cpu_
         "warm": door is not None,
         "trace_capped": trace.bytes > TRACE_CAP_BYTES,
         "trace_rejected": trace.rejected,
+        "stream_bytes": written,
         **output.summary(),
     }
     emit(final)
