@@ -284,6 +284,19 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
     assert fetch(f"/submissions/{graded['alice']['id']}", tok["bob"]) == 404
 
 
+def test_the_whole_class_button_queues_every_students_latest(server, course, graded):
+    """The module server's last test: what it queues is abandoned when the server stops (never waited for)."""
+    api, tok = server.client, course[1]
+    newest = {who: api.call("GET", "/api/submissions", tok[who])[1]["submissions"] for who in ("alice", "bob", "carol")}
+    done = {who: subs[0] for who, subs in newest.items() if subs and subs[0]["state"] == "done"}  # bob: maybe queued
+    assert "alice" in done
+    csrf = CSRF_FIELD.search(api.browse("/class", tok["prof"])[2]).group(1)
+    status, headers, _ = api.browse("/regrade", tok["prof"], b"csrf=" + csrf)
+    assert status == 303 and headers["Location"] == "/queue"
+    queue = api.browse("/queue", tok["prof"])[2]
+    assert all(sub["id"].encode() in queue for sub in done.values())
+
+
 def variants(n: int) -> list[bytes]:
     """n distinct files that grade like the reference (a comment makes each its own sha256)."""
     return [REFERENCE + f"\n# variant {i}\n".encode() for i in range(n)]
