@@ -1,11 +1,12 @@
 """`grader serve` under load: many clients upload at once, then poll; the API's p95 while graders are busy.
 
     python bench/serve_load.py --clients 10 --files 20 --distinct 3        # a small run
-    python bench/serve_load.py --clients 50 --files 200 --distinct 20      # the issue's load
+    python bench/serve_load.py --clients 50 --files 200 --distinct 5       # the issue's load
 
 The files are the reference with a comment per distinct variant (identical files are graded once). It
-prints the p95 of every API call's response time (not grading time) made while a grader was busy, the
-count of 5xx answers, and whether each distinct file was graded exactly once. Needs GRADER_DATA_DIR.
+prints the p50/p95/max of every API call's response time (not grading time) made while a grader was busy,
+the count of 5xx answers, and checks in the store that every accepted submission ended graded and each
+distinct file was graded exactly once; it exits 1 when a check fails. Needs GRADER_DATA_DIR.
 """
 
 from __future__ import annotations
@@ -47,16 +48,22 @@ def main() -> None:
             server.stop()
         wall = time.monotonic() - started
         with sqlite3.connect(course / "grader.db") as db:
-            counts = [n for (n,) in db.execute("SELECT COUNT(*) FROM serve_gradings GROUP BY sha256")]
+            gradings = dict(db.execute("SELECT sha256, COUNT(*) FROM serve_gradings GROUP BY sha256"))
+            states = dict(db.execute("SELECT state, COUNT(*) FROM serve_submissions GROUP BY state"))
+            uploaded = {sha for (sha,) in db.execute("SELECT DISTINCT sha256 FROM serve_submissions")}
+    accepted = sum(map(len, result["ids"].values()))
     busy = [s for s, _, graders_busy in result["calls"] if graders_busy]
     statuses = [status for _, status, _ in result["calls"]]
+    fivexx = sum(s >= 500 for s in statuses)
+    once = set(gradings) == uploaded and set(gradings.values()) == {1}
     print(f"{args.clients} clients, {args.files} files ({args.distinct} distinct), jobs {args.jobs}: "
-          f"{sum(map(len, result['ids'].values()))} accepted, all graded in {wall:.1f} s")
-    print(f"API calls: {len(statuses)}, 5xx: {sum(s >= 500 for s in statuses)}, "
-          f"other non-2xx: {sum(300 <= s < 500 for s in statuses)}")
-    print(f"API response while graders busy: p95 {p95(busy) * 1000:.1f} ms, median "
-          f"{statistics.median(busy) * 1000:.1f} ms, max {max(busy) * 1000:.1f} ms over {len(busy)} calls")
-    print(f"distinct files graded: {len(counts)}, each exactly once: {counts == [1] * len(counts)}")
+          f"{accepted} accepted, all graded in {wall:.1f} s; states in the store: {states}")
+    print(f"API calls: {len(statuses)}, 5xx: {fivexx}, other non-2xx: {sum(300 <= s < 500 for s in statuses)}")
+    print(f"API response while graders busy: p50 {statistics.median(busy) * 1000:.1f} ms, p95 "
+          f"{p95(busy) * 1000:.1f} ms, max {max(busy) * 1000:.1f} ms over {len(busy)} calls")
+    print(f"distinct files uploaded {len(uploaded)}, graded {len(gradings)}, each exactly once: {once}")
+    ok = accepted == args.files and states == {"done": accepted} and fivexx == 0 and once
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

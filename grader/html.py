@@ -72,7 +72,7 @@ def _render(template: str, **context) -> str:
 def service_page(**context) -> str:
     """A page of `grader serve` (templates/serve.html.j2): the same inert base, styles and CSP as the reports."""
     blank = {"who": None, "instructor": False, "csrf": "", "subs": [], "message": "", "filename": "", "state": "",
-             "position": None, "minutes": None, "queue": []}
+             "position": None, "minutes": None, "queue": [], "signing_in": ""}
     return _render("serve.html.j2", sortable=False, **{**blank, **context})
 
 

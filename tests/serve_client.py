@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -77,6 +79,36 @@ class Client:
                 return body
             time.sleep(1)
         raise TimeoutError(f"submission {sub_id} not graded in {timeout} s")
+
+
+def raw(base: str, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+    """One request, redirects not followed: (status, headers, body)."""
+    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def cookie(headers: Message, name: str) -> str | None:
+    """The Set-Cookie line that sets `name`, whole (its attributes are what a test checks)."""
+    return next((c for c in headers.get_all("Set-Cookie") or [] if c.startswith(f"{name}=")), None)
+
+
+def sign_in(base: str, token: str) -> str:
+    """What a browser does with a sign-in link: follow it, press the page's button; the session cookie's value."""
+    status, headers, _ = raw(base, "GET", f"/signin?token={token}")
+    assert status == 303 and headers["Location"] == "/signin", status
+    link = cookie(headers, "grader_signin").split(";")[0]
+    status, _, page = raw(base, "GET", "/signin", {"Cookie": link})
+    csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', page).group(1).decode()
+    status, headers, _ = raw(base, "POST", "/signin", {"Cookie": link, "Sec-Fetch-Site": "same-origin",
+                                                       "Content-Type": "application/x-www-form-urlencoded"},
+                             f"csrf={csrf}".encode())
+    assert status == 303 and headers["Location"] == "/", status
+    return cookie(headers, "grader_session").split(";")[0].partition("=")[2]
 
 
 class Server:

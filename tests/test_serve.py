@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import socket
 import sqlite3
 import time
 import tomllib
@@ -20,7 +21,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from serve_client import Server, load, make_course, multipart
+from serve_client import Server, cookie, load, make_course, multipart, raw, sign_in
 from test_pictures import browser  # noqa: F401  (the system's Chromium, skipped or failed as CI decides)
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ def gradings(course: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve") / "course"
-    return folder, make_course(folder, ["alice", "bob", "carol", "erin"], RUBRIC)
+    return folder, make_course(folder, ["alice", "bob", "carol", "erin", "frank"], RUBRIC)
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +81,18 @@ def test_uploads_are_graded_on_the_real_mnist(graded):
     assert bad["report"]["submission"]["path"] == "no_zero_grad.py"  # no server path leaks into the report
 
 
-def test_an_identical_file_is_answered_from_the_store(graded, server, course):
+def test_an_identical_file_is_answered_from_the_store_as_its_owners(graded, server, course):
     status, body, _ = server.client.submit(course[1]["carol"], "mine.py", REFERENCE)
     assert status == 202 and body["state"] == "done"
     assert body["report"]["score"] == graded["alice"]["report"]["score"]
     assert gradings(course[0])[body["sha256"]] == 1
+    # alice's verdict, read as carol's: her id and her file's name, never alice's
+    assert body["report"]["student"]["id"] == "carol" and body["report"]["submission"]["name"] == "mine.py"
+    again = server.client.call("GET", f"/api/submissions/{body['id']}", course[1]["carol"])[1]
+    assert again["report"]["student"]["id"] == "carol" and again["report"]["submission"]["path"] == "mine.py"
+    session = sign_in(server.client.base, course[1]["carol"])
+    _, _, page = raw(server.client.base, "GET", f"/submissions/{body['id']}", {"Cookie": f"grader_session={session}"})
+    assert b"mine.py" in page and b"solution.py" not in page
 
 
 def test_a_student_sees_only_their_own(graded, server, course):
@@ -123,6 +131,53 @@ def test_limits_refuse_clearly(server, course, graded):
     assert int(refused[0][2]["Retry-After"]) > 0 and "an hour" in refused[0][1]["error"]
 
 
+def test_uploads_that_arrive_together_cannot_pass_the_hourly_limit(server, course, graded):
+    """Each upload passes the early check before any body is read; the check that counts is the insert's."""
+    body, ctype = multipart("same.py", REFERENCE)  # stored already: answered at once, nothing to grade
+    head = (f"POST /api/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {course[1]['frank']}\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    together = [socket.create_connection(("127.0.0.1", server.port), timeout=60) for _ in range(PER_HOUR + 3)]
+    for conn in together:
+        conn.sendall(head + body[:200])
+    time.sleep(1)  # every request is past the early check, waiting for the rest of its body
+    for conn in together:
+        conn.sendall(body[200:])
+    statuses = []
+    for conn in together:
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        conn.close()
+        statuses.append(int(answer.split(b" ", 2)[1]))
+    assert sorted(statuses) == [202] * PER_HOUR + [429] * 3
+
+
+def test_a_sign_in_link_alone_signs_nobody_in(server, course):
+    """Login CSRF: another site that links to /signin?token=ITS_OWN must not sign the visitor in."""
+    base, token = server.client.base, course[1]["alice"]
+    status, headers, _ = raw(base, "GET", f"/signin?token={token}")
+    assert status == 303 and headers["Location"] == "/signin" and cookie(headers, "grader_session") is None
+    link = cookie(headers, "grader_signin")
+    assert {"httponly", "path=/signin", "samesite=lax"} <= {a.strip().lower() for a in link.split(";")}
+    link = link.split(";")[0]
+    csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', raw(base, "GET", "/signin", {"Cookie": link})[2]).group(1)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    same_site = {**form, "Cookie": link, "Sec-Fetch-Site": "same-origin"}
+    for headers, body in (({**form}, csrf),  # another site's form: the link's Lax cookie stays behind
+                          ({**same_site, "Sec-Fetch-Site": "cross-site"}, csrf),
+                          (same_site, b"0" * 64)):  # a forged CSRF field
+        status, answer, _ = raw(base, "POST", "/signin", headers, b"csrf=" + body)
+        assert status in (401, 403) and cookie(answer, "grader_session") is None
+    status, headers, _ = raw(base, "POST", "/signin", same_site, b"csrf=" + csrf)
+    assert status == 303 and headers["Location"] == "/"
+    session = cookie(headers, "grader_session")
+    attributes = {a.strip().lower() for a in session.split(";")[1:]}
+    assert {"httponly", "samesite=strict", f"max-age={14 * 24 * 3600}"} <= attributes  # the default 14 days
+    value = session.split(";")[0].partition("=")[2]
+    assert value != token  # the cookie holds a session, never the token
+    assert b"Signed in as <b>alice</b>" in raw(base, "GET", "/", {"Cookie": f"grader_session={value}"})[2]
+
+
 def test_healthz_and_headers(server):
     status, body, headers = server.client.call("GET", "/healthz")
     assert status == 200 and body["ok"] is True
@@ -143,8 +198,14 @@ def test_an_instructor_regrades_one_student(server, course, graded):
 CSRF_FIELD = re.compile(rb'name="csrf" value="([0-9a-f]+)"')
 
 
-def test_the_queue_the_exports_and_the_regrade_buttons_are_the_instructors(server, course, graded):
-    api, tok = server.client, course[1]
+@pytest.fixture(scope="module")
+def sessions(server, course):
+    """The session cookies of a student and the instructor, signed in as a browser does."""
+    return {who: sign_in(server.client.base, course[1][who]) for who in ("alice", "prof")}
+
+
+def test_the_queue_the_exports_and_the_regrade_buttons_are_the_instructors(server, sessions, graded):
+    api, tok = server.client, sessions
     csrf = CSRF_FIELD.search(api.browse("/", tok["alice"])[2]).group(1)  # alice's own, valid for her
     for path in ("/queue", "/exports/grades.csv", "/exports/reports.zip", "/exports/junit.xml",
                  "/exports/gradebook.csv?lms=canvas&column-id=7"):
@@ -167,12 +228,12 @@ def download(api, token: str, path: str, kind: str, filename: str | None = None)
     return body
 
 
-def test_every_export_of_the_batch_downloads_and_parses(server, course, graded):
-    api, prof = server.client, course[1]["prof"]
+def test_every_export_of_the_batch_downloads_and_parses(server, course, sessions, graded):
+    api, prof = server.client, sessions["prof"]
     alice, bob = graded["alice"]["report"], graded["bob"]["report"]
     grades = {r["student"]: r for r in csv.DictReader(io.StringIO(
         download(api, prof, "grades.csv", "text/csv").decode("utf-8-sig")))}
-    assert set(grades) == {"alice", "bob", "carol", "erin"}  # the roster, graded or not
+    assert set(grades) == set(course[1]) - {"prof"}  # the roster's students, graded or not
     assert float(grades["alice"]["score"]) == alice["score"] and grades["bob"]["status"] == bob["status"]
     assert float(grades["bob"]["zero_grad"]) == 0 and grades["bob"]["file"] == "no_zero_grad.py"
     with_verdict = {who for who, row in grades.items() if row["score"]}
@@ -208,8 +269,8 @@ def test_every_export_of_the_batch_downloads_and_parses(server, course, graded):
     assert api.browse("/exports/nothing.zip", prof)[0] == 404
 
 
-def test_a_regrade_button_needs_its_csrf_token_and_queues_again(server, course, graded):
-    api, prof, alice = server.client, course[1]["prof"], course[1]["alice"]
+def test_a_regrade_button_needs_its_csrf_token_and_queues_again(server, course, sessions, graded):
+    api, prof, alice = server.client, sessions["prof"], course[1]["alice"]
     sub = api.call("GET", "/api/submissions", alice)[1]["submissions"][0]  # her newest: what a regrade grades
     assert sub["state"] == "done" and sub["sha256"] == graded["alice"]["sha256"]
     csrf = CSRF_FIELD.search(api.browse("/class", prof)[2]).group(1)
@@ -233,6 +294,9 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.goto(f"{base}/signin?token={tok['erin']}")
+    page.wait_for_url(f"{base}/signin")  # the token has left the address bar; nobody is signed in yet
+    assert not [c for c in ctx.cookies() if c["name"] == "grader_session"]
+    page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     cookie = next(c for c in ctx.cookies() if c["name"] == "grader_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
@@ -250,6 +314,7 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
     page = ctx.new_page()
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.goto(f"{base}/signin?token={tok['prof']}")
+    page.click("button[type=submit]")
     page.click("text=Class page")
     rows = page.locator("table.students tbody tr")
     assert {"alice", "bob", "erin"} <= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
@@ -269,8 +334,10 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
     import urllib.error
     import urllib.request
 
-    def fetch(path: str, token: str, data: bytes | None = None) -> int:
-        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={token}",
+    sessions = {who: sign_in(api.base, tok[who]) for who in ("alice", "prof")}
+
+    def fetch(path: str, who: str, data: bytes | None = None) -> int:
+        req = urllib.request.Request(api.base + path, data=data, headers={"Cookie": f"grader_session={sessions[who]}",
                                                                           **({"Content-Type": ctype} if data else {})})
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
@@ -278,22 +345,23 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    assert fetch("/submit", tok["alice"], body) == 403  # the form's csrf field is missing
-    assert fetch("/class", tok["alice"]) == fetch("/grades.csv", tok["alice"]) == 404
-    assert fetch("/class", tok["prof"]) == fetch("/grades.csv", tok["prof"]) == 200
-    assert fetch(f"/submissions/{graded['alice']['id']}", tok["bob"]) == 404
+    assert fetch("/submit", "alice", body) == 403  # the form's csrf field is missing
+    assert fetch("/class", "alice") == fetch("/grades.csv", "alice") == 404
+    assert fetch("/class", "prof") == fetch("/grades.csv", "prof") == 200
+    sessions["bob"] = sign_in(api.base, tok["bob"])
+    assert fetch(f"/submissions/{graded['alice']['id']}", "bob") == 404
 
 
-def test_the_whole_class_button_queues_every_students_latest(server, course, graded):
+def test_the_whole_class_button_queues_every_students_latest(server, course, sessions, graded):
     """The module server's last test: what it queues is abandoned when the server stops (never waited for)."""
     api, tok = server.client, course[1]
     newest = {who: api.call("GET", "/api/submissions", tok[who])[1]["submissions"] for who in ("alice", "bob", "carol")}
     done = {who: subs[0] for who, subs in newest.items() if subs and subs[0]["state"] == "done"}  # bob: maybe queued
     assert "alice" in done
-    csrf = CSRF_FIELD.search(api.browse("/class", tok["prof"])[2]).group(1)
-    status, headers, _ = api.browse("/regrade", tok["prof"], b"csrf=" + csrf)
+    csrf = CSRF_FIELD.search(api.browse("/class", sessions["prof"])[2]).group(1)
+    status, headers, _ = api.browse("/regrade", sessions["prof"], b"csrf=" + csrf)
     assert status == 303 and headers["Location"] == "/queue"
-    queue = api.browse("/queue", tok["prof"])[2]
+    queue = api.browse("/queue", sessions["prof"])[2]
     assert all(sub["id"].encode() in queue for sub in done.values())
 
 
@@ -401,3 +469,34 @@ def test_the_dockerfile_serve_target_grades_through_the_hosts_engine(tmp_path, r
         assert report["sandbox"]["backend"] == "docker" and report["sandbox"]["limits"]["image"] == tags["sandbox"]
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_the_ray_executor_grades_uploads(tmp_path, real_data):
+    """`--executor ray` behind the same seam: a local cluster (a head that only coordinates, one grading node)."""
+    from test_ray_executor import need_ray
+
+    need_ray()
+    from ray.cluster_utils import Cluster
+
+    small = {"object_store_memory": 80 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, **small})
+    cluster.add_node(num_cpus=1, env_vars={"GRADER_DATA_DIR": str(real_data)}, **small)
+    cluster.wait_for_nodes()
+    folder = tmp_path / "course"
+    tok = make_course(folder, ["gina", "hal"], RUBRIC)
+    try:
+        srv = serve(folder, real_data, "--executor", "ray", "--address", cluster.address)
+        try:
+            ids = {who: srv.client.submit(tok[who], f"{who}.py", content)[1]["id"]
+                   for who, content in (("gina", REFERENCE), ("hal", NO_ZERO_GRAD))}
+            done = {who: srv.client.wait(tok[who], sub_id) for who, sub_id in ids.items()}
+        finally:
+            srv.stop()
+    finally:
+        cluster.shutdown()
+    ref, bad = done["gina"]["report"], done["hal"]["report"]
+    assert ref["score"] == ref["max_score"] and ref["environment"]["node"]  # graded by a Ray node
+    assert {c["id"] for c in bad["checks"] if not c["passed"]} == set(EXPECTED["no_zero_grad.py"]["failed"])
+    assert sorted(gradings(folder).values()) == [1, 1]

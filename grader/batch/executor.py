@@ -2,7 +2,9 @@
 
 Nothing on the host's disk is shared between the caller and a worker: the work carries the file's bytes,
 the settings are plain data, and the answer is the report as JSON. A distributed engine can take the local
-pool's place by implementing `Executor.run`.
+pool's place by implementing `Executor.run`. The work is a list (a batch) or a `Feed` (the service), which
+is asked for one more piece only when a worker is free: the workers stay warm between files, and what to
+grade next is decided at the last moment (the service's store decides it fairly).
 
 The local pool runs `Grader.grade` (the same engine as `grader check`) in N worker processes. Fairness on
 a small machine: each job's sandboxes get `cores / N` CPUs (torch threads to match), and each worker is
@@ -54,6 +56,44 @@ class Settings:
     jobs: int = 1
 
 
+class Feed(ABC):
+    """Work that arrives while the executor runs: asked for one piece whenever a worker is free."""
+
+    @abstractmethod
+    def next(self) -> Work | None:
+        """The next piece of work, or None when there is none now (the executor asks again shortly)."""
+
+    @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """True once no more work will come: the executor finishes what runs and returns."""
+
+
+class Pending:
+    """The work not handed out yet: a batch's list, or a feed; work a lost worker gave back goes first."""
+
+    def __init__(self, work: Iterable[Work] | Feed):
+        self.feed = work if isinstance(work, Feed) else None
+        self.back = [] if self.feed else list(work)[::-1]  # pop() from the end keeps the caller's order
+
+    def take(self) -> Work | None:
+        if self.back:
+            return self.back.pop()
+        return self.feed.next() if self.feed else None
+
+    def give_back(self, work: Work) -> None:
+        self.back.append(work)
+
+    @property
+    def open(self) -> bool:
+        """More may still be taken."""
+        return bool(self.back) or self.feed is not None and not self.feed.closed
+
+    def at_most(self) -> int:
+        """How many pieces may still come (a feed: no bound), to size the workers."""
+        return 1 << 30 if self.feed else len(self.back)
+
+
 class Executor(ABC):
     notes: Sequence[str] = ()  # what the batch tells the user at the end (a node that graded nothing, and why)
 
@@ -61,8 +101,9 @@ class Executor(ABC):
         """Tell the user now (the batch points this at its progress output)."""
 
     @abstractmethod
-    def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
-        """Grade every piece of work; yield (work, report JSON) as each finishes, in any order."""
+    def run(self, work: Iterable[Work] | Feed) -> Iterator[tuple[Work, str]]:
+        """Grade every piece of work; yield (work, report JSON) as each finishes, in any order. A feed is
+        graded until it closes."""
 
     def stop(self) -> None:
         """Start no new work; what is running finishes and is still yielded."""
@@ -182,21 +223,20 @@ class LocalPool(Executor):
             self.workers.append(proc)
             self.inboxes.append(inbox)
 
-    def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
-        pending = list(work)
-        if not pending:  # everything was in the store: no worker (and no Grader) to start
+    def run(self, work: Iterable[Work] | Feed) -> Iterator[tuple[Work, str]]:
+        pending = Pending(work)
+        if not pending.open:  # everything was in the store: no worker (and no Grader) to start
             return
-        pending.reverse()  # pop() from the end keeps the caller's order
         shares = cpu_shares(self.jobs)
-        for i in range(min(self.jobs, max(1, len(pending)))):
+        for i in range(min(self.jobs, pending.at_most())):
             self._start(i, shares[i])
         idle: list[int] = []
         try:
-            while pending and not self.stopping or self.busy:
-                while idle and pending and not self.stopping:
+            while pending.open and not self.stopping or self.busy:
+                while idle and not self.stopping and (piece := pending.take()) is not None:
                     i = idle.pop()
-                    self.busy[i] = pending.pop()
-                    self.inboxes[i].put(self.busy[i])
+                    self.busy[i] = piece
+                    self.inboxes[i].put(piece)
                 try:
                     kind, i, _key, payload = self.outbox.get(timeout=POLL_S)
                 except queue.Empty:

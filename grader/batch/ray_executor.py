@@ -3,7 +3,8 @@
 The driver (this process) keeps the store and the exports, as with the local pool; the cluster only grades.
 Each node gets as many grading slots (warm Ray actors, grader/batch/ray_node.py) as its CPUs (and GPUs with
 --device cuda) hold, each pinned to its node, so a node that cannot grade safely is known by name and never
-asked again. Work is handed out one submission per free slot, so a slow node never holds the class back.
+asked again. Work is handed out one submission per free slot, so a slow node never holds the class back;
+the service (`grader serve --executor ray`) feeds it for as long as it runs, its slots warm between files.
 
 Faults: a slot that dies (actor killed, node lost) costs only the submission it was running. That one is
 handed to another slot once; lost a second time, it is reported as an infrastructure error (internal_error),
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from grader import data
-from grader.batch.executor import Executor, SetupFailed, Settings, Work, failure_report
+from grader.batch.executor import Executor, Feed, Pending, SetupFailed, Settings, Work, failure_report
 from grader.batch.ray_node import Blobs, LOADED_CODE, GradingSlot, digest_of, node_facts
 
 POLL_S = 0.5
@@ -117,32 +118,33 @@ class RayPool(Executor):
         self.ray = self.remote_slot = self.shipped = self.blobs_digest = self.code = None
 
     # ------------------------------------------------------------------ the batch
-    def run(self, work: Iterable[Work]) -> Iterator[tuple[Work, str]]:
-        pending = list(work)
-        if not pending:
+    def run(self, work: Iterable[Work] | Feed) -> Iterator[tuple[Work, str]]:
+        pending = Pending(work)
+        if not pending.open:
             return
-        pending.reverse()  # pop() from the end keeps the caller's order
         with connected(self.address) as self.ray:
             yield from self._grade(pending)
 
-    def _grade(self, pending: list[Work]) -> Iterator[tuple[Work, str]]:
+    def _grade(self, pending: Pending) -> Iterator[tuple[Work, str]]:
         self._start()
         last_fill = time.monotonic()
-        self._fill(len(pending))
+        self._fill(pending.at_most())
         try:
-            while pending and not self.stopping or self._running():
-                while self.idle and pending and not self.stopping:
-                    self._hand_out(self.idle.pop(), pending.pop())
-                if not self.waiting and pending and not self.stopping:
-                    self._fill(len(pending))
+            while pending.open and not self.stopping or self._running():
+                while self.idle and not self.stopping and (piece := pending.take()) is not None:
+                    self._hand_out(self.idle.pop(), piece)
+                if not (self.waiting or self.idle) and pending.open and not self.stopping:
+                    self._fill(pending.at_most())
                     if not self.waiting:
                         raise SetupFailed(self._nobody_can_grade())
-                done, _ = self.ray.wait(list(self.waiting), num_returns=1, timeout=POLL_S)
+                done = self.ray.wait(list(self.waiting), num_returns=1, timeout=POLL_S)[0] if self.waiting else []
+                if not self.waiting:
+                    time.sleep(POLL_S)  # every slot idle, and a feed with nothing now
                 if done:
                     yield from self._settle(done[0], pending)
                 if self.refill or not done and time.monotonic() - last_fill > REFRESH_S and not self.stopping:
                     last_fill, self.refill = time.monotonic(), False
-                    self._fill(len(pending) + self._running())
+                    self._fill(pending.at_most() + self._running())
         finally:
             self._shutdown()
 
@@ -192,7 +194,7 @@ class RayPool(Executor):
         self.tries[work.key] += 1
         self.waiting[slot.actor.grade.remote(work)] = ("grade", slot)
 
-    def _settle(self, ref, pending: list[Work]) -> Iterator[tuple[Work, str]]:
+    def _settle(self, ref, pending: Pending) -> Iterator[tuple[Work, str]]:
         kind, slot = self.waiting.pop(ref)
         try:
             value = self.ray.get(ref)
@@ -225,7 +227,7 @@ class RayPool(Executor):
                      f"MNIST {facts['mnist']}")
         self.idle.append(slot)
 
-    def _lost(self, slot: Slot, kind: str, exc, pending: list[Work]) -> Iterator[tuple[Work, str]]:
+    def _lost(self, slot: Slot, kind: str, exc, pending: Pending) -> Iterator[tuple[Work, str]]:
         self._drop(slot)
         why = f"{slot.node or slot.node_id[:12]}: {type(exc).__name__}"
         if kind == "ready":
@@ -240,7 +242,7 @@ class RayPool(Executor):
         self.say(f"{why}: lost {work.name} while grading it"
                  + ("; another slot grades it" if self.tries[work.key] < MAX_TRIES else ""))
         if self.tries[work.key] < MAX_TRIES:
-            pending.append(work)
+            pending.give_back(work)
         else:
             yield work, failure_report(work, f"the Ray slot grading it was lost {MAX_TRIES} times (last: {why})",
                                        self.settings)

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from grader import __version__, inert
-from grader.serve.store import Caller, ServeStore, Submission
+from grader.serve.store import Caller, OverLimit, ServeStore, Submission
 from grader.serve.worker import Dispatcher
 
 access = logging.getLogger("grader.serve.access")
@@ -35,6 +35,7 @@ class Limits:
     per_hour: int = 30  # submissions per student per hour
     queue: int = 200  # distinct files waiting to be graded
     queue_retry_s: int = 60
+    session_days: float = 14  # a browser session; the token itself lasts until issued again
 
 
 class Refused(Exception):
@@ -114,13 +115,20 @@ class Service:
         self.store: ServeStore | None = None
 
     def check_limits(self, caller: Caller) -> None:
-        count, oldest = self.store.recent_count(caller.student, time.time() - 3600)
-        if count >= self.limits.per_hour:
-            wait = max(1, math.ceil(oldest + 3600 - time.time()))
-            raise Refused(429, f"at most {self.limits.per_hour} submissions an hour", {"Retry-After": str(wait)})
-        if self.store.waiting_files() >= self.limits.queue:
+        """Refuse early, before the body is read; accept() checks again in the insert's transaction."""
+        with self.over_limit():
+            self.store.check_limits(caller.student, self.limits.per_hour, self.limits.queue)
+
+    @contextlib.contextmanager
+    def over_limit(self):
+        try:
+            yield
+        except OverLimit as exc:
+            if exc.limit == "per_hour":
+                raise Refused(429, f"at most {self.limits.per_hour} submissions an hour",
+                              {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}) from None
             raise Refused(429, "the grading queue is full: try again later",
-                          {"Retry-After": str(self.limits.queue_retry_s)})
+                          {"Retry-After": str(self.limits.queue_retry_s)}) from None
 
     def view(self, sub: Submission, request: Request) -> dict:
         done = sub.state in ("done", "failed")
@@ -146,7 +154,9 @@ class Service:
 
     async def accept(self, caller: Caller, form) -> Submission:
         name, content = await uploaded_file(form, self.limits.upload_bytes)
-        sub = self.store.accept(caller.student, name, content, self.digest, __version__)  # committed first
+        with self.over_limit():  # committed before the answer
+            sub = self.store.accept(caller.student, name, content, self.digest, __version__,
+                                    (self.limits.per_hour, self.limits.queue))
         if sub.state == "queued":
             self.dispatcher.wake.set()
             return sub

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from grader import inert
-from grader.cli import GraderError, Jobs, grading_options, make_grader, worker_settings
+from grader.cli import GraderError, Jobs, _ray_pool, address_option, grading_options, make_grader, worker_settings
 
 EXTRA_HINT = "pip install 'grader[serve]' (starlette, uvicorn, python-multipart)"
 
@@ -64,16 +64,22 @@ def roster(roster_csv, course, base_url):
 @click.argument("course", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--executor", "executor_kind", type=click.Choice(["local"]), default="local", show_default=True,
-              help="Where grading runs: the local pool of worker processes.")
-@click.option("--jobs", "-j", type=Jobs(), default="auto", show_default=True, help="Submissions graded at once.")
+@click.option("--executor", "executor_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where grading runs: worker processes on this machine, or the slots of a Ray cluster (needs "
+                   "pip install 'grader[ray]'); this machine keeps the store either way.")
+@address_option
+@click.option("--jobs", "-j", type=Jobs(), default="auto", show_default=True,
+              help="Submissions graded at once (with --executor ray, auto: as many as the cluster holds).")
 @click.option("--max-upload-kb", default=2048, show_default=True, type=click.IntRange(1))
 @click.option("--per-hour", default=30, show_default=True, type=click.IntRange(1),
               help="Submissions a student may make per hour (429 beyond).")
 @click.option("--max-queue", default=200, show_default=True, type=click.IntRange(1),
               help="Distinct files waiting to be graded before uploads are refused (429).")
+@click.option("--session-days", default=14.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="How long a browser stays signed in after opening a sign-in link.")
 @grading_options
-def start(course, host, port, executor_kind, jobs, max_upload_kb, per_hour, max_queue, **options):
+def start(course, host, port, executor_kind, address, jobs, max_upload_kb, per_hour, max_queue, session_days,
+          **options):
     """Serve COURSE (its grader.db): GET /healthz answers 200 once the graders can run."""
     try:
         import uvicorn
@@ -84,18 +90,23 @@ def start(course, host, port, executor_kind, jobs, max_upload_kb, per_hour, max_
     from grader.batch import executor, run
     from grader.serve.worker import Dispatcher
 
+    course = course.resolve()  # Ray is joined from a folder of its own (ray_executor.connected)
     if not (course / "grader.db").exists():
         raise GraderError(f"{course} has no grader.db", fix=f"grader serve roster ROSTER.csv --course {course}")
     if options["rubric_path"] is None and (course / "rubric.toml").is_file():
         options["rubric_path"] = course / "rubric.toml"
-    grader = make_grader(**options)  # the data, the sandbox and the rubric are checked before we listen
-    jobs = jobs or run.default_jobs(grader.limits.memory_mb)
-    settings = worker_settings(grader, options, jobs)
-    digest = grader.rubric_digest
-    grader.close()
-    dispatcher = Dispatcher(course / "grader.db", digest, lambda: executor.LocalPool(settings, jobs),
-                            batch=max(8, 4 * jobs))
-    limits = app.Limits(upload_bytes=max_upload_kb * 1024, per_hour=per_hour, queue=max_queue)
+    if executor_kind == "ray":  # each node proves its own sandbox and data: nothing to check here
+        _, digest, pool = _ray_pool(options, address, jobs, gpus_per_job=1.0)
+        dispatcher = Dispatcher(course / "grader.db", digest, lambda: pool)
+    else:
+        grader = make_grader(**options)  # the data, the sandbox and the rubric are checked before we listen
+        jobs = jobs or run.default_jobs(grader.limits.memory_mb)
+        settings = worker_settings(grader, options, jobs)
+        digest = grader.rubric_digest
+        grader.close()
+        dispatcher = Dispatcher(course / "grader.db", digest, lambda: executor.LocalPool(settings, jobs))
+    limits = app.Limits(upload_bytes=max_upload_kb * 1024, per_hour=per_hour, queue=max_queue,
+                        session_days=session_days)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(app.build(course, digest, dispatcher, limits, jobs), host=host, port=port, access_log=False,
+    uvicorn.run(app.build(course, digest, dispatcher, limits, jobs or 1), host=host, port=port, access_log=False,
                 proxy_headers=True, log_level="info")
