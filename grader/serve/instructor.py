@@ -2,7 +2,9 @@
 export `grader grade` writes, made from the store by the batch's own functions (grader/batch/exports.py).
 
 A student gets 404 on all of them, as for a page that does not exist. The regrade buttons are form posts
-carrying the session's CSRF token; the downloads are GETs that change nothing.
+carrying the session's CSRF token; the downloads are GETs that change nothing. Pages and exports of a whole
+class are drawn in a worker thread (the store is read first, on the event loop), so a class of hundreds does
+not hold up the API while it renders.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import time
 import zipfile
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -81,14 +84,32 @@ def zipped(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
+def export_bytes(name: str, rows: list[Row], run: dict, options: dict) -> bytes:
+    """One download: the batch's files of its targets, zipped, or the one file it names."""
+    made = exports.Exports(rows, run, **options)
+    if name.startswith("gradebook-") and not made.graded:
+        raise Refused(409, "no student has a graded submission yet")
+    files: dict[str, str] = {}
+    try:
+        for target in DOWNLOADS[name]:
+            files.update(made.files(target))
+    except exports.ExportError as exc:
+        raise Refused(409, str(exc)) from None
+    return zipped(files) if name.endswith(".zip") else files[name].encode("utf-8")
+
+
 def routes(svc: Service) -> list[Route]:
     async def class_page(request: Request) -> Response:
         _, token = instructor(svc, request)
-        entries = [(who, Report.model_validate_json(sub.report), f"submissions/{sub.id}")
-                   for who, sub in sorted(svc.store.latest_graded().items())]
+        latest = sorted(svc.store.latest_graded().items())
         service = {"csrf": csrf_token(token), "downloads": LISTED, "gradebooks": exports.GRADEBOOKS}
-        return page(html.class_index(entries, title=f"Class ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
-                                     service=service))
+        title = f"Class ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"
+
+        def draw() -> str:
+            entries = [(who, Report.model_validate_json(sub.report), f"submissions/{sub.id}") for who, sub in latest]
+            return html.class_index(entries, title=title, service=service)
+
+        return page(await run_in_threadpool(draw))
 
     async def queue(request: Request) -> Response:
         caller, _ = instructor(svc, request)
@@ -123,17 +144,8 @@ def routes(svc: Service) -> list[Route]:
         run = {"rubric_digest": svc.digest, "grader_version": __version__, "warnings": [],
                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         lms = name.removeprefix("gradebook-").removesuffix(".csv") if name.startswith("gradebook-") else None
-        made = exports.Exports(class_rows(svc, lms or "grader serve"), run, **(gradebook_options(request) if lms
-                                                                                 else {}))
-        if lms and not made.graded:
-            raise Refused(409, "no student has a graded submission yet")
-        files: dict[str, str] = {}
-        try:
-            for target in DOWNLOADS[name]:
-                files.update(made.files(target))
-        except exports.ExportError as exc:
-            raise Refused(409, str(exc)) from None
-        body = zipped(files) if name.endswith(".zip") else files[name].encode("utf-8")
+        options = gradebook_options(request) if lms else {}
+        body = await run_in_threadpool(export_bytes, name, class_rows(svc, lms or "grader serve"), run, options)
         return Response(body, media_type=MEDIA[name[name.rindex("."):]],
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
