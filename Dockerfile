@@ -1,12 +1,13 @@
-# The grader's sandbox image: Python, torch, torchvision, the grader, and MNIST's *training* set.
-# The held-out test set is never copied in: the evaluator gets it through a read-only mount that only
-# its own container sees.
-#
-# Build it with `grader image build` (it assembles the context: this file, ca.crt, data/, src/).
+# Two images from one context, which `grader image build` assembles (this file, ca.crt, data/, src/):
+# - `sandbox` (what `grader image build` builds): Python, torch, torchvision, the grader, and MNIST's
+#   *training* set. The held-out test set is never copied in: the evaluator gets it through a read-only
+#   mount that only its own container sees.
+# - `serve` (`grader image build --target serve`): `grader serve /course`, grading through the host's Docker
+#   engine in `sandbox` containers (README, "A grading service").
 # BASE_IMAGE lets a machine without a registry build from a local image:
 #   grader image build --base-image grader-base:local
 ARG BASE_IMAGE=python:3.11-slim-bookworm
-FROM ${BASE_IMAGE}
+FROM ${BASE_IMAGE} AS sandbox
 
 ENV LANG=C.UTF-8 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -39,3 +40,23 @@ LABEL org.opencontainers.image.title="grader sandbox" \
 USER 65534:65534
 WORKDIR /sandbox/work
 CMD ["python", "-c", "import grader, torch, torchvision; print('grader sandbox image:', grader.__version__, torch.__version__)"]
+
+# ---------------------------------------------------------------------------------------------- serve
+# Built on the sandbox stage: the same grader code (the engine refuses a sandbox image whose code differs)
+# and torch, which the host side imports too. Bubblewrap cannot start in an unprivileged container, so the
+# service grades in sibling `sandbox` containers through the host's engine (its socket mounted). Whoever
+# holds that socket is root on the host, so a non-root user here would protect nothing: it runs as root.
+# The engine resolves bind mounts on the host, so the temporary folder (TMPDIR) and the MNIST folder
+# (GRADER_DATA_DIR) must be mounted at the same path inside as outside (README shows the command).
+FROM sandbox AS serve
+USER root
+COPY src/ /tmp/grader-src/
+RUN pip install "/tmp/grader-src[serve]" && rm -rf /tmp/grader-src
+ENV TMPDIR=/var/tmp/grader-serve \
+    GRADER_DATA_DIR=/srv/grader/mnist
+RUN mkdir -p /var/tmp/grader-serve /course
+LABEL org.opencontainers.image.title="grader serve"
+WORKDIR /course
+EXPOSE 8000
+HEALTHCHECK --interval=30s --start-period=120s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=5)"]
+ENTRYPOINT ["grader", "serve", "/course", "--host", "0.0.0.0", "--sandbox", "docker"]

@@ -551,19 +551,22 @@ def image():
 
 
 @image.command()
-@click.option("--tag", default="grader:latest", show_default=True, help="Name of the image to build.")
+@click.option("--target", type=click.Choice(["sandbox", "serve"]), default="sandbox", show_default=True,
+              help="The Dockerfile's stage: the sandbox image, or `grader serve` in a container (README).")
+@click.option("--tag", help="Name of the image to build [default: grader:latest; grader-serve:latest for serve].")
 @click.option("--base-image", help="Base image with Python 3.11+ [default: the Dockerfile's, python:3.11-slim]. "
                                    "Machines without a registry pass a local one, e.g. grader-base:local.")
 @data_dir_option
-def build(tag, base_image, data_dir):
+def build(target, tag, base_image, data_dir):
     """Build the grader image from the project's Dockerfile: torch, torchvision, the grader and MNIST's
-    training set (never the test set)."""
+    training set (never the test set). `--target serve`: the service's image, built on it."""
     from grader.sandbox import docker as docker_sandbox
 
     folder = data.resolve_dir(data_dir)
     try:
         files = data.require(folder, roles=data.TRAIN)
-        image_id = docker_sandbox.build_image(tag, base_image, files, log=_log)
+        tag = tag or ("grader:latest" if target == "sandbox" else "grader-serve:latest")
+        image_id = docker_sandbox.build_image(tag, base_image, files, log=_log, target=target)
     except (data.DataMissing, FileNotFoundError, RuntimeError) as exc:
         _log(f"error: {exc}")
         sys.exit(EXIT_USAGE)

@@ -72,7 +72,7 @@ def _render(template: str, **context) -> str:
 def service_page(**context) -> str:
     """A page of `grader serve` (templates/serve.html.j2): the same inert base, styles and CSP as the reports."""
     blank = {"who": None, "instructor": False, "csrf": "", "subs": [], "message": "", "filename": "", "state": "",
-             "position": None, "minutes": None, "signing_in": ""}
+             "position": None, "minutes": None, "queue": [], "signing_in": ""}
     return _render("serve.html.j2", sortable=False, **{**blank, **context})
 
 
@@ -220,9 +220,11 @@ def _lines_named(check, cell_starts: dict[int, int]) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------- class page
-def class_index(entries: list[Entry], title: str = "Class report") -> str:
+def class_index(entries: list[Entry], title: str = "Class report", service: dict | None = None) -> str:
     """The class at a glance: what fails most (with an example to open), the score histogram, pass rate
-    per check, every loss curve overlaid with the outliers named, and a sortable table of students."""
+    per check, every loss curve overlaid with the outliers named, and a sortable table of students.
+    `service` ({"csrf", "downloads", "gradebooks"}): `grader serve`'s live page, with its exports and regrade
+    buttons (form posts carrying the CSRF token)."""
     rows = [_row(sid, rep, link) for sid, rep, link in entries]
     ref = next((rep.reference_curve for _, rep, _ in entries if rep.reference_curve), None)
     scores = [r["score_pct"] for r in rows]
@@ -235,7 +237,7 @@ def class_index(entries: list[Entry], title: str = "Class report") -> str:
     overlay = overlay_chart(rows, ref)
     return _render("class.html.j2", title=title, rows=rows, summary=summary, failures=_failures(entries, rows),
                    histogram=histogram(scores), checks=_pass_rates(entries), overlay=overlay,
-                   twins=_identical(rows), points=OVERLAY_POINTS, sortable=True)
+                   twins=_identical(rows), points=OVERLAY_POINTS, sortable=True, service=service)
 
 
 def _row(sid: str, rep: Report, link: str) -> dict:

@@ -32,6 +32,11 @@ def multipart(name: str, content: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 303 itself is the answer
+
+
 class Client:
     def __init__(self, base: str):
         self.base = base
@@ -49,6 +54,17 @@ class Client:
                 return resp.status, json.loads(resp.read() or b"null"), resp.headers
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null"), exc.headers
+
+    def browse(self, path: str, session: str, data: bytes | None = None,
+               content_type: str = "application/x-www-form-urlencoded") -> tuple[int, Message, bytes]:
+        """A browser's request, signed in by the session cookie: (status, headers, body), redirects not followed."""
+        headers = {"Cookie": f"grader_session={session}", **({"Content-Type": content_type} if data else {})}
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(urllib.request.Request(self.base + path, data=data, headers=headers), timeout=60) as resp:
+                return resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers, exc.read()
 
     def submit(self, token: str | None, name: str, content: bytes):
         body, ctype = multipart(name, content)

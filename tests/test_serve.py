@@ -6,13 +6,18 @@ One server serves the module's course; the restart test has a course of its own.
 tests' rubric (one CPU per sandbox) and their generous timeout, for a loaded machine.
 """
 
+import csv
+import io
+import json
 import os
 import re
 import socket
 import sqlite3
 import time
 import tomllib
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -190,6 +195,97 @@ def test_an_instructor_regrades_one_student(server, course, graded):
     assert gradings(course[0])[graded["bob"]["sha256"]] == 2
 
 
+CSRF_FIELD = re.compile(rb'name="csrf" value="([0-9a-f]+)"')
+
+
+@pytest.fixture(scope="module")
+def sessions(server, course):
+    """The session cookies of a student and the instructor, signed in as a browser does."""
+    return {who: sign_in(server.client.base, course[1][who]) for who in ("alice", "prof")}
+
+
+def test_the_queue_the_exports_and_the_regrade_buttons_are_the_instructors(server, sessions, graded):
+    api, tok = server.client, sessions
+    csrf = CSRF_FIELD.search(api.browse("/", tok["alice"])[2]).group(1)  # alice's own, valid for her
+    for path in ("/queue", "/exports/grades.csv", "/exports/reports.zip", "/exports/junit.xml",
+                 "/exports/gradebook.csv?lms=canvas&column-id=7"):
+        assert api.browse(path, tok["alice"])[0] == 404, path
+    assert api.browse("/regrade", tok["alice"], b"csrf=" + csrf)[0] == 404
+    status, _, page = api.browse("/class", tok["prof"])
+    assert status == 200
+    links = set(re.findall(rb'href="/exports/([^"]+)"', page))
+    assert links == {n.encode() for n in ("grades.csv", "summary.md", "reports.zip", "class.zip", "gradescope.zip",
+                                          "github-classroom.zip", "prairielearn.zip", "junit.zip", "junit.xml")}
+    assert b'action="/exports/gradebook.csv"' in page and b'<option value="moodle">' in page
+    assert b'name="student" value="bob"' in page and page.count(b'action="/regrade"') >= 3  # bob, alice, the class
+
+
+def download(api, token: str, path: str, kind: str, filename: str | None = None) -> bytes:
+    status, headers, body = api.browse(f"/exports/{path}", token)
+    assert status == 200, body[:300]
+    assert headers["Content-Type"].startswith(kind), headers["Content-Type"]
+    assert headers["Content-Disposition"] == f'attachment; filename="{filename or path.split("?")[0]}"'
+    return body
+
+
+def test_every_export_of_the_batch_downloads_and_parses(server, course, sessions, graded):
+    api, prof = server.client, sessions["prof"]
+    alice, bob = graded["alice"]["report"], graded["bob"]["report"]
+    grades = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        download(api, prof, "grades.csv", "text/csv").decode("utf-8-sig")))}
+    assert set(grades) == set(course[1]) - {"prof"}  # the roster's students, graded or not
+    assert float(grades["alice"]["score"]) == alice["score"] and grades["bob"]["status"] == bob["status"]
+    assert float(grades["bob"]["zero_grad"]) == 0 and grades["bob"]["file"] == "no_zero_grad.py"
+    with_verdict = {who for who, row in grades.items() if row["score"]}
+    assert download(api, prof, "summary.md", "text/markdown").startswith(b"# Grading summary")
+
+    def members(name: str) -> dict[str, bytes]:
+        with zipfile.ZipFile(io.BytesIO(download(api, prof, name, "application/zip"))) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}
+
+    assert json.loads(members("reports.zip")["reports/bob.json"])["student"]["id"] == "bob"
+    pages = members("class.zip")
+    assert b'href="pages/alice.html"' in pages["index.html"] and b"<svg" in pages["pages/bob.html"]
+    gradescope = members("gradescope.zip")
+    assert {n.split("/")[1] for n in gradescope} == with_verdict
+    assert json.loads(gradescope["gradescope/alice/results.json"])["score"] == alice["score"]
+    assert json.loads(members("prairielearn.zip")["prairielearn/bob/results.json"])["score"] == \
+        round(bob["score"] / bob["max_score"], 4)
+    assert json.loads(members("github-classroom.zip")["github-classroom/alice.json"])["status"] == "pass"
+    junit = members("junit.zip")
+    assert ElementTree.fromstring(junit["junit/bob.xml"]).find(".//failure") is not None
+    suites = ElementTree.fromstring(download(api, prof, "junit.xml", "application/xml"))
+    assert {s.get("id") for s in suites.iter("testsuite")} == with_verdict and junit["junit.xml"]
+    canvas = list(csv.reader(io.StringIO(download(api, prof, "gradebook.csv?lms=canvas&column-id=7&points=10",
+                                                  "text/csv", "gradebook-canvas.csv").decode())))
+    assert canvas[:2] == [["Student", "ID", "Section", "MNIST training loop (7)"], ["Points Possible", "", "", "10"]]
+    assert {row[1] for row in canvas[2:]} == with_verdict and ["alice", "alice", "", "10"] in canvas
+    moodle = csv.DictReader(io.StringIO(download(api, prof, "gradebook-moodle.csv", "text/csv").decode()))
+    assert {r["Identifier"]: float(r["Grade"]) for r in moodle}["Participant bob"] == bob["score"]
+    board = download(api, prof, "gradebook-blackboard.csv?column-id=_9_1", "text/csv").decode().splitlines()
+    assert board[0] == f'"Username","MNIST training loop [Total Pts: {alice["max_score"]:g}] |_9_1"'
+    assert f'"alice","{alice["score"]:g}"' in board
+    assert api.browse("/exports/gradebook.csv?lms=canvas&points=-1", prof)[0] == 400
+    assert api.browse("/exports/nothing.zip", prof)[0] == 404
+
+
+def test_a_regrade_button_needs_its_csrf_token_and_queues_again(server, course, sessions, graded):
+    api, prof, alice = server.client, sessions["prof"], course[1]["alice"]
+    sub = api.call("GET", "/api/submissions", alice)[1]["submissions"][0]  # her newest: what a regrade grades
+    assert sub["state"] == "done" and sub["sha256"] == graded["alice"]["sha256"]
+    csrf = CSRF_FIELD.search(api.browse("/class", prof)[2]).group(1)
+    for form in (b"student=alice", b"student=alice&csrf=" + b"0" * 64):
+        assert api.browse("/regrade", prof, form)[0] == 403
+    assert api.call("GET", f"/api/submissions/{sub['id']}", alice)[1]["state"] == "done"
+    status, headers, _ = api.browse("/regrade", prof, b"student=alice&csrf=" + csrf)
+    assert status == 303 and headers["Location"] == "/queue"
+    status, headers, queue = api.browse("/queue", prof)
+    assert status == 200 and headers["Refresh"] and sub["id"].encode() in queue and b"<td>alice</td>" in queue
+    again = api.wait(alice, sub["id"])
+    assert again["report"]["created_at"] != graded["alice"]["report"]["created_at"]  # graded again, not the store's
+    assert gradings(course[0])[sub["sha256"]] == 2
+
+
 @pytest.mark.browser
 def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, server, course, graded):  # noqa: F811
     base, tok = server.client.base, course[1]
@@ -222,6 +318,12 @@ def test_a_student_signs_in_uploads_with_the_form_and_reads_the_score(browser, s
     page.click("text=Class page")
     rows = page.locator("table.students tbody tr")
     assert {"alice", "bob", "erin"} <= {rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())}
+    with page.expect_download() as got:
+        page.click("a[href='/exports/grades.csv']")
+    assert got.value.suggested_filename == "grades.csv"
+    rows.filter(has=page.locator("td", has_text="bob")).get_by_role("button", name="Regrade").click()
+    page.wait_for_url(f"{base}/queue")  # the form post carried its CSRF token, without any script
+    assert "bob" in page.locator("table.queue").inner_text()
     assert not problems, problems  # the CSP refused nothing the pages need (the class page's sorting script)
     ctx.close()
 
@@ -248,6 +350,19 @@ def test_forms_need_the_csrf_token_and_instructor_pages_hide(server, course, gra
     assert fetch("/class", "prof") == fetch("/grades.csv", "prof") == 200
     sessions["bob"] = sign_in(api.base, tok["bob"])
     assert fetch(f"/submissions/{graded['alice']['id']}", "bob") == 404
+
+
+def test_the_whole_class_button_queues_every_students_latest(server, course, sessions, graded):
+    """The module server's last test: what it queues is abandoned when the server stops (never waited for)."""
+    api, tok = server.client, course[1]
+    newest = {who: api.call("GET", "/api/submissions", tok[who])[1]["submissions"] for who in ("alice", "bob", "carol")}
+    done = {who: subs[0] for who, subs in newest.items() if subs and subs[0]["state"] == "done"}  # bob: maybe queued
+    assert "alice" in done
+    csrf = CSRF_FIELD.search(api.browse("/class", sessions["prof"])[2]).group(1)
+    status, headers, _ = api.browse("/regrade", sessions["prof"], b"csrf=" + csrf)
+    assert status == 303 and headers["Location"] == "/queue"
+    queue = api.browse("/queue", sessions["prof"])[2]
+    assert all(sub["id"].encode() in queue for sub in done.values())
 
 
 def variants(n: int) -> list[bytes]:
@@ -308,6 +423,52 @@ def test_50_clients_200_files_each_graded_once_and_no_5xx(tmp_path, real_data):
     assert sum(map(len, result["ids"].values())) == 200 and states == {"done"}
     assert not [status for _, status, _ in result["calls"] if status >= 500]
     assert sorted(gradings(folder).values()) == [1] * 20
+
+
+@pytest.mark.slow
+def test_the_dockerfile_serve_target_grades_through_the_hosts_engine(tmp_path, real_data):
+    """`grader image build --target serve`, run as the README says (the engine's socket, TMPDIR and MNIST
+    mounted at the same paths): /healthz answers, and an upload is graded in a sibling sandbox container."""
+    import subprocess
+
+    from grader.sandbox import docker as docker_sandbox
+    from serve_client import GRADER, Client, free_port
+
+    base = os.environ.get("GRADER_BASE_IMAGE", "grader-base:local")  # CI's registry-free base (.ci/run)
+    tags = {"sandbox": "grader-serve-test:sandbox", "serve": "grader-serve-test:serve"}  # grader:latest untouched
+    for target, tag in tags.items():
+        subprocess.run([GRADER, "image", "build", "--target", target, "--tag", tag, "--base-image", base],
+                       check=True, capture_output=True, env={**os.environ, "GRADER_DATA_DIR": str(real_data)})
+    folder, scratch = tmp_path / "course", tmp_path / "tmp"
+    tok = make_course(folder, ["ana"], RUBRIC)
+    scratch.mkdir()
+    data = str(real_data.resolve())
+    port = free_port()
+    container = docker_sandbox.client().containers.run(
+        tags["serve"], ["--image", tags["sandbox"], "--jobs", "1", "--timeout", TIMEOUT], detach=True,
+        ports={"8000/tcp": ("127.0.0.1", port)}, environment={"TMPDIR": str(scratch), "GRADER_DATA_DIR": data},
+        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+                 str(folder): {"bind": "/course", "mode": "rw"}, str(scratch): {"bind": str(scratch), "mode": "rw"},
+                 data: {"bind": data, "mode": "ro"}})
+    try:
+        api = Client(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            container.reload()
+            assert container.status in ("created", "running"), container.logs().decode()[-3000:]
+            try:
+                if api.call("GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        status, body, _ = api.submit(tok["ana"], "solution.py", REFERENCE)
+        assert status == 202, body
+        report = api.wait(tok["ana"], body["id"])["report"]
+        assert report["score"] == report["max_score"], container.logs().decode()[-3000:]
+        assert report["sandbox"]["backend"] == "docker" and report["sandbox"]["limits"]["image"] == tags["sandbox"]
+    finally:
+        container.remove(force=True)
 
 
 @pytest.mark.slow

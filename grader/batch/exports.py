@@ -277,57 +277,89 @@ FORMAT_FILES = {
 assert set(FORMAT_FILES) == set(formats.NAMES)
 
 
+class Exports:
+    """Every export of a class as files, {path inside DIR: text}, each a pure function of the rows. A target is
+    a file ("grades.csv") or a folder ("gradescope/"); `write_all` puts them in DIR and `grader serve` hands
+    them out over HTTP, so no format is written twice."""
+
+    def __init__(self, rows: list[Row], run: dict, *, min_score: float | None = None,
+                 title: str = "MNIST training loop", column_id: str | None = None, points: float | None = None):
+        self.rows, self.run, self.min_score = rows, run, min_score
+        self.title, self.column_id, self.points = title, column_id, points
+        self.notes: list[str] = []  # for the instructor: skipped students
+        names: dict[str, str] = {}
+        taken: set[str] = set()
+        for r in rows:  # two ids may map to one file name ("a b", "a_b", "A_b"): the later one gets a suffix
+            name, n = safe_name(r.student.id), 1
+            while name.lower() in taken:
+                n += 1
+                name = f"{safe_name(r.student.id)}-{n}"
+            names[r.student.id] = name
+            taken.add(name.lower())
+        reports = {r.student.id: report_of(r) for r in rows}
+        self.graded = [(sid, names[sid], rep) for sid, rep in reports.items() if rep is not None]
+
+    @staticmethod
+    def targets(gradebook_kind: str | None = None, format_names: tuple[str, ...] = ()) -> list[str]:
+        return (["reports/", "grades.csv", "summary.md", "pages/", "index.html"]
+                + ([f"gradebook-{gradebook_kind}.csv"] if gradebook_kind else []) + [f"{f}/" for f in format_names])
+
+    def files(self, target: str) -> dict[str, str]:
+        """The files of one target; raises ExportError when these rows cannot make it."""
+        graded = self.graded
+        if target == "reports/":
+            return {f"reports/{name}.json": rep.model_dump_json(indent=2) + "\n" for _, name, rep in graded}
+        if target == "grades.csv":
+            return {target: grades_csv(self.rows)}
+        if target == "summary.md":
+            return {target: summary_md(self.rows, self.run, self.min_score)}
+        if target == "pages/":  # the class page and one page per student, like every other export
+            return {f"pages/{name}.html": html.student_page(rep) for _, name, rep in graded}
+        if target == "index.html":
+            return {target: html.class_index([(sid, rep, f"pages/{name}.html") for sid, name, rep in graded],
+                                             title=self.title)}
+        if target.startswith("gradebook-") and target.endswith(".csv"):
+            return {target: self._gradebook(target.removeprefix("gradebook-").removesuffix(".csv"))}
+        fmt = target.rstrip("/")
+        if fmt not in FORMAT_FILES or not target.endswith("/"):
+            raise ValueError(f"unknown export {target!r}")
+        files = {f"{fmt}/{rel}": text for rel, text in (FORMAT_FILES[fmt](name, rep) for _, name, rep in graded)}
+        if fmt == "junit":
+            files["junit.xml"] = junit.combined([rep for _, _, rep in graded])
+        return files
+
+    def _gradebook(self, kind: str) -> str:
+        text, skipped = gradebook(kind, self.rows, self.title, self.column_id,
+                                  self.run["started_at"].replace("T", " ").rstrip("Z"), self.points)
+        if skipped:
+            self.notes.append(f"gradebook-{kind}.csv leaves out {len(skipped)} student(s) with no {kind} id or no "
+                              f"verdict: {', '.join(skipped[:8])}{' …' if len(skipped) > 8 else ''}")
+        return text
+
+
+def _put(out: Path, target: str, files: dict[str, str]) -> None:
+    """A folder target replaces its folder whole; files beside it (junit.xml) are written alone."""
+    for rel, text in files.items():
+        if not (target.endswith("/") and rel.startswith(target)):
+            _write(out / rel, text)
+    if target.endswith("/"):
+        _replace_dir(out / target.rstrip("/"), {rel[len(target):]: text for rel, text in files.items()
+                                                if rel.startswith(target)})
+
+
 def write_all(out: Path, rows: list[Row], run: dict, *, min_score: float | None = None,
               gradebook_kind: str | None = None, title: str = "MNIST training loop", column_id: str | None = None,
               format_names: tuple[str, ...] = (), points: float | None = None) -> Written:
     """Regenerate every export in OUT from the rows. Each is written or fails on its own: one that cannot be
     made (a Canvas gradebook of a plain folder) or that breaks is reported in `failed`, never takes the rest."""
     written = Written()
-    reports = {r.student.id: report_of(r) for r in rows}
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for r in rows:  # two ids may map to one file name ("a b", "a_b", "A_b"): the later one gets a suffix
-        name, n = safe_name(r.student.id), 1
-        while name.lower() in taken:
-            n += 1
-            name = f"{safe_name(r.student.id)}-{n}"
-        names[r.student.id] = name
-        taken.add(name.lower())
-    graded = [(sid, names[sid], rep) for sid, rep in reports.items() if rep is not None]
-
-    def write_gradebook() -> None:
-        text, skipped = gradebook(gradebook_kind, rows, title, column_id,
-                                  run["started_at"].replace("T", " ").rstrip("Z"), points)
-        _write(out / f"gradebook-{gradebook_kind}.csv", text)
-        if skipped:
-            written.notes.append(f"gradebook-{gradebook_kind}.csv leaves out {len(skipped)} student(s) with no "
-                                 f"{gradebook_kind} id or no verdict: {', '.join(skipped[:8])}"
-                                 f"{' …' if len(skipped) > 8 else ''}")
-
-    def write_format(fmt: str) -> None:
-        _replace_dir(out / fmt, dict(FORMAT_FILES[fmt](name, rep) for _, name, rep in graded))
-        if fmt == "junit":
-            _write(out / "junit.xml", junit.combined([rep for _, _, rep in graded]))
-
-    steps = [
-        ("reports/", lambda: _replace_dir(out / "reports", {f"{name}.json": rep.model_dump_json(indent=2) + "\n"
-                                                            for _, name, rep in graded})),
-        ("grades.csv", lambda: _write(out / "grades.csv", grades_csv(rows))),
-        ("summary.md", lambda: _write(out / "summary.md", summary_md(rows, run, min_score))),
-        # the class page and one page per student, pure functions of the stored reports like every other export
-        ("pages/", lambda: _replace_dir(out / "pages", {f"{name}.html": html.student_page(rep)
-                                                        for _, name, rep in graded})),
-        ("index.html", lambda: _write(out / "index.html", html.class_index(
-            [(sid, rep, f"pages/{name}.html") for sid, name, rep in graded], title=title))),
-    ]
-    if gradebook_kind:
-        steps.append((f"gradebook-{gradebook_kind}.csv", write_gradebook))
-    steps += [(f"{fmt}/", lambda fmt=fmt: write_format(fmt)) for fmt in format_names]
-    for target, step in steps:
+    made = Exports(rows, run, min_score=min_score, title=title, column_id=column_id, points=points)
+    for target in made.targets(gradebook_kind, format_names):
         try:
-            step()
+            _put(out, target, made.files(target))
         except ExportError as exc:
             written.failed.append(Failure(target, str(exc), exc.fix))
         except Exception as exc:  # a bug of ours in one export: say so, and still write the others
             written.failed.append(Failure(target, f"internal error: {type(exc).__name__}: {exc}", internal=True))
+    written.notes = made.notes
     return written

@@ -201,8 +201,9 @@ def owner_alive(labels: dict) -> bool:
     return host == socket.gethostname() and pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
-def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], log=print) -> str:
-    """Build the grader image from the project's Dockerfile; returns the image id."""
+def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], log=print,
+                target: str = "sandbox") -> str:
+    """Build one stage of the project's Dockerfile (the sandbox image, or the service's); returns the image id."""
     project = Path(grader.__file__).resolve().parent.parent
     dockerfile = project / "Dockerfile"
     if not dockerfile.is_file():
@@ -223,7 +224,7 @@ def build_image(tag: str, base_image: str | None, data_files: dict[str, Path], l
         args = {"GRADER_HARNESS": harness_digest(), **({"BASE_IMAGE": base_image} if base_image else {})}
         image_id = None
         for chunk in client(timeout=3600).api.build(path=str(ctx), tag=tag, buildargs=args, network_mode="host",
-                                                    rm=True, forcerm=True, decode=True):
+                                                    target=target, rm=True, forcerm=True, decode=True):
             if "stream" in chunk and chunk["stream"].strip():
                 log(chunk["stream"].rstrip())
             if "error" in chunk:

@@ -181,11 +181,16 @@ class Service:
             wanted = (await request.json() if await request.body() else {}).get("student")
         except (ValueError, AttributeError):
             raise Refused(400, 'expected JSON: {"student": ID} or {} for everyone') from None
-        ids = self.store.regrade(None if wanted is None else str(wanted))
-        if wanted is not None and not ids:
+        return JSONResponse({"queued": self.requeue(None if wanted is None else str(wanted))}, status_code=202)
+
+    def requeue(self, student: str | None) -> list[str]:
+        """Queue again the newest graded submission of a student (None: everyone's): the API's and the class
+        page's regrade. The new verdict replaces the stored one when it arrives."""
+        ids = self.store.regrade(student)
+        if student is not None and not ids:
             raise Refused(404, "that student has no graded submission")
         self.dispatcher.wake.set()
-        return JSONResponse({"queued": ids}, status_code=202)
+        return ids
 
     async def healthz(self, request: Request) -> Response:
         ok = self.store is not None and self.dispatcher.alive
@@ -244,9 +249,9 @@ class AccessLog:
 
 def build(course: Path, digest: str, dispatcher: Dispatcher, limits: Limits = Limits(), jobs: int = 1):
     svc = Service(course, digest, dispatcher, limits, jobs)
-    from grader.serve import pages
+    from grader.serve import instructor, pages
 
-    routes = [Route("/healthz", svc.healthz), *pages.routes(svc),
+    routes = [Route("/healthz", svc.healthz), *pages.routes(svc), *instructor.routes(svc),
               Route("/api/submissions", guarded(svc.submit), methods=["POST"]),
               Route("/api/submissions", guarded(svc.listing), methods=["GET"]),
               Route("/api/submissions/{id}", guarded(svc.one), methods=["GET"], name="submission"),

@@ -1,5 +1,5 @@
-"""The browser side: sign-in by link, an upload form that needs no JavaScript, the state page that turns
-into the student page the grader already draws, and the instructor's class page and grades.csv.
+"""The browser side: sign-in by link, an upload form that needs no JavaScript, and the state page that turns
+into the student page the grader already draws (the instructor's pages: grader/serve/instructor.py).
 
 Sign-in is a POST: the link (/signin?token=...) moves its token into a short-lived cookie that only
 /signin reads and redirects to /signin, so the token leaves the address bar and the history; that page's
@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import math
 import re
-import time
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -25,9 +24,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from grader import __version__, html
-from grader.batch import exports
-from grader.batch.inputs import Student
-from grader.batch.store import Row
 from grader.report import Report
 from grader.serve.app import Refused, Service, guarded, read_capped, upload_form
 from grader.serve.store import Caller
@@ -58,6 +54,17 @@ def session(svc: Service, request: Request) -> tuple[Caller, str]:
     if caller is None:
         raise Refused(401, "sign in with the link your instructor gave you")
     return caller, token
+
+
+def check_csrf(form, token: str) -> None:
+    if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(token)):
+        raise Refused(403, "this form is out of date or came from another site: reload the page and try again")
+
+
+def minutes_left(svc: Service, position: int | None) -> int | None:
+    """About when a queued file is graded: its position x the median grading time so far / the jobs."""
+    typical = svc.store.typical_seconds(svc.digest, __version__)
+    return None if typical is None else math.ceil((position or 1) * typical / svc.jobs / 60)
 
 
 def link_caller(svc: Service, request: Request) -> tuple[Caller, str]:
@@ -109,8 +116,7 @@ def routes(svc: Service) -> list[Route]:
         caller, token = session(svc, request)
         svc.check_limits(caller)
         form = await upload_form(request, svc.limits.upload_bytes)
-        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(token)):
-            raise Refused(403, "this form is out of date or came from another site: reload the page and try again")
+        check_csrf(form, token)
         sub = await svc.accept(caller, form)
         return RedirectResponse(f"/submissions/{sub.id}", status_code=303)
 
@@ -120,40 +126,12 @@ def routes(svc: Service) -> list[Route]:
         if sub.state in ("done", "failed") and sub.report:
             return page(html.student_page(Report.model_validate_json(sub.report)))
         position = svc.store.position(sub) if sub.state == "queued" else None
-        typical = svc.store.typical_seconds(svc.digest, __version__)
-        estimate = None if typical is None else math.ceil((position or 1) * typical / svc.jobs / 60)
         return page(html.service_page(title=f"{sub.filename}: {sub.state}", view="waiting", who=caller.student,
                                       filename=sub.filename, state=sub.state, position=position,
-                                      minutes=estimate),
+                                      minutes=minutes_left(svc, position)),
                     headers={"Refresh": str(REFRESH_S)})
-
-    def instructor(request: Request) -> Caller:
-        caller, _ = session(svc, request)
-        if not caller.instructor:
-            raise Refused(404, "no such page")
-        return caller
-
-    async def class_page(request: Request) -> Response:
-        instructor(request)
-        latest = svc.store.latest_graded()
-        entries = [(who, Report.model_validate_json(sub.report), f"submissions/{sub.id}")
-                   for who, sub in sorted(latest.items())]
-        return page(html.class_index(entries, title=f"Class ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"))
-
-    async def grades(request: Request) -> Response:
-        instructor(request)
-        latest = svc.store.latest_graded()
-        rows = []
-        for who, name in svc.store.students():
-            sub = latest.get(who)
-            rows.append(Row(Student(id=who, source="grader serve", name=name, file=sub.filename if sub else None,
-                                    problem=None if sub else "no graded submission yet"),
-                            sub.sha256 if sub else None, sub.report if sub else None))
-        return Response(exports.grades_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="grades.csv"'})
 
     return [Route("/", guarded(home, refused)), Route("/signin", guarded(signin_link, refused)),
             Route("/signin", guarded(signin, refused), methods=["POST"]),
             Route("/submit", guarded(submit, refused), methods=["POST"]),
-            Route("/submissions/{id}", guarded(state, refused)), Route("/class", guarded(class_page, refused)),
-            Route("/grades.csv", guarded(grades, refused))]
+            Route("/submissions/{id}", guarded(state, refused))]

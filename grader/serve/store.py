@@ -231,6 +231,10 @@ class ServeStore(Store):
         return self.db.execute("SELECT student, name FROM serve_tokens WHERE role = ? ORDER BY rowid",
                                (STUDENT,)).fetchall()
 
+    def waiting(self) -> list[Submission]:
+        """The queue, oldest first: every submission queued or running (without reports)."""
+        return self._select("s.state IN (?, ?)", WAITING, "ORDER BY s.accepted", report="NULL")
+
     # ------------------------------------------------------------------ the grading side
     def requeue_running(self) -> int:
         """After a crash: what was running had no verdict stored, so it is graded again."""
