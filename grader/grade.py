@@ -249,6 +249,7 @@ class Grader:
             "grace_s": limits.grace_s, "full_size": full, "fast_path": self.options.fast_path,
             "batch_trace": self.options.batch_trace, "pipe_bytes": self.options.pipe_bytes,
             "output_cap": self.limits.output_bytes, "tail_bytes": TAIL_BYTES, "workdir": "work", "scratch": "tmp",
+            "text_stdout": self.backend.text_stdout,
         }
 
     def _warm_env(self) -> dict | None:

@@ -1,7 +1,7 @@
 """The replay's torch half (see grader/replay.py for the whole): recomputes the steps the host chose, in the
 held-out evaluator's sandbox (grader/evaluate.py), where torch is already imported and nothing runs but data:
 the records' programs are tapes of allowlisted torch calls (harness/portable.py), their tensors plain
-weights-only tensors. The host never imports torch for it, and judges the answer (replay.conclude). Runs in
+tensors (harness/tensorfile.py). The host never imports torch for it, and judges the answer (replay.conclude). Runs in
 the sandbox image, so it imports nothing of the host's (pydantic, the checks): torch and the harness only.
 
 Answer: {"steps": [{"step": {...}, "notes": [...]} or {"bad": "why"}, one per record], "parameters": N or None}.
@@ -9,7 +9,6 @@ Answer: {"steps": [{"step": {...}, "notes": [...]} or {"bad": "why"}, one per re
 
 from __future__ import annotations
 
-import io
 import math
 from functools import lru_cache
 
@@ -62,7 +61,7 @@ def served_pool(images: str, labels: str, train_examples: int, eval_examples: in
 
     (ti, tl), (ei, el) = subset.served(images, labels, train_examples, eval_examples, seed, full)
     pool = torch.cat([ti, ei])
-    chunks = [(start, z.float()) for start, z in pool_chunks(pool.reshape(len(pool), -1))]
+    chunks = list(pool_chunks(pool.reshape(len(pool), -1)))
     return chunks, torch.cat([tl, el])
 
 
@@ -77,7 +76,9 @@ def _replay(rec: dict, sole: bool | None, pool, labels, notes: list[str]) -> dic
 
     if not rec.get("tensors"):
         raise Bad(f"the harness could not write it down ({rec.get('why') or 'no data'})")
-    tensors = torch.load(io.BytesIO(_decode(rec.get("tensors"))), weights_only=True, map_location="cpu")
+    from grader.harness import tensorfile
+
+    tensors = tensorfile.loads(_decode(rec.get("tensors")))
     n_items = len(rec["group_of"])
     for key in ("before", "grads", "after", "exp_avg", "exp_avg_sq"):
         if not isinstance(tensors.get(key), list) or len(tensors[key]) != n_items:

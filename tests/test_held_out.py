@@ -4,6 +4,7 @@ predictions and labels the evaluator never sees), an answer counts only from the
 a clean exit, and nothing a model's child process does reaches the stream or outlives its request."""
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -82,7 +83,33 @@ def crashes():
     os._exit(3)
 
 for work in (hostile, crashes):
-    print(json.dumps(evaluate.in_child(work, isolated=False)), flush=True)
+    print(json.dumps(evaluate.in_child({"part": work}, isolated=False)["part"]), flush=True)
+"""
+
+
+def test_the_replay_answers_before_the_model_is_touched_and_the_model_cannot_rewrite_it():
+    # one child does both (a fork less per submission); the replay's pipe is closed before the model runs, so
+    # a model that writes to every descriptor it has and then crashes leaves the replay's answer as it was
+    r = subprocess.run([sys.executable, "-c", ORDERED], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"replay": {"steps": "replayed"},
+                                    "evaluation": {"error": "the evaluation process died (wait status 768)"}}
+
+
+ORDERED = r"""
+import json, os
+from grader import evaluate
+
+def model():
+    for fd in range(3, 256):
+        try:
+            os.write(fd, b'{"steps": "forged"}')
+        except OSError:
+            pass
+    os._exit(3)
+
+print(json.dumps(evaluate.in_child({"replay": lambda: {"steps": "replayed"}, "evaluation": model}, isolated=False)))
 """
 
 
@@ -119,7 +146,7 @@ def leaves_everything():
     time.sleep(0.2)
     return {"made": True}
 
-print(json.dumps(evaluate.in_child(leaves_everything, isolated=True)))
+print(json.dumps(evaluate.in_child({"part": leaves_everything}, isolated=True)["part"]))
 print(evaluate._others())
 print(os.listdir(sys.argv[1]))
 """

@@ -20,10 +20,13 @@ def _stream(*records) -> bytes:
     return b"".join(protocol.encode(rec, KEY, payload) for rec, payload in records)
 
 
-def test_bytes_fields_come_back_where_they_were():
+@pytest.mark.parametrize("text", [False, True], ids=["raw", "base64"])  # base64: Docker's stdout is text
+def test_bytes_fields_come_back_where_they_were(text):
     event = {"e": "artifact", "i": 1, "name": "model.bin", "data": BLOB}
     header, payload = protocol.pack(event)
-    stream = _stream(({"ch": protocol.TRACE, "ev": header}, payload), ({"ch": protocol.SUP, "exit": 0}, b""))
+    stream = protocol.encode({"ch": protocol.TRACE, "ev": header}, KEY, payload, text=text) + \
+        protocol.encode({"ch": protocol.SUP, "exit": 0}, KEY)
+    assert (BLOB in stream) != text
     trace = Trace.from_stream(stream, KEY)
     assert trace.artifact == BLOB and trace.forged == 0 and trace.over_cap is None
 
@@ -79,3 +82,20 @@ def test_a_signed_record_altered_on_the_way_leaves_a_trace_that_is_not_judged():
     altered = record[:cut] + b"forged\n" + record[cut:]
     trace = Trace.from_stream(altered + final, KEY)
     assert trace.artifact is None and "signed records" in trace.over_cap
+
+
+def test_a_steps_tensors_cross_as_plain_bytes_and_anything_else_is_refused():
+    import torch
+
+    from grader.harness import tensorfile
+
+    tensors = {"input": torch.randn(4, 1, 28, 28), "before": [torch.randn(3, 2), None, torch.ones(2, dtype=torch.bool)],
+               "state": [torch.tensor(2.0, dtype=torch.bfloat16)]}
+    back = tensorfile.loads(tensorfile.dumps(tensors))
+    assert torch.equal(back["input"], tensors["input"]) and back["before"][1] is None
+    assert back["before"][2].dtype == torch.bool and back["state"][0].dtype == torch.bfloat16
+    blob = tensorfile.dumps(tensors)
+    head = b'{"x": {"dtype": "object", "shape": [1]}}'
+    for bad in (blob[:-1], blob + b"\0", len(head).to_bytes(8, "big") + head + b"\0" * 8):
+        with pytest.raises(ValueError):
+            tensorfile.loads(bad)

@@ -1,7 +1,6 @@
 """The host's replay of recorded steps (grader/replay.py) on records made here, in-process, by the harness's
 own code (tape, slice, evidence): honest spellings verify, and each kind of forgery is caught."""
 
-import io
 
 import pytest
 import torch
@@ -10,7 +9,7 @@ from builders import TraceBuilder
 from torch import nn
 
 from grader import replay
-from grader.harness import portable, recording
+from grader.harness import portable, recording, tensorfile
 from grader.harness.evidence import Forward, StepEvidence
 from grader.harness.network import pool_chunks
 from grader.harness.tape import Tape, slice_network
@@ -77,11 +76,9 @@ def verify(b: TraceBuilder):
 
 
 def edit_tensors(fields: dict, change) -> None:
-    tensors = torch.load(io.BytesIO(fields["tensors"]), weights_only=True)
+    tensors = tensorfile.loads(fields["tensors"])
     change(tensors)
-    buf = io.BytesIO()
-    torch.save(tensors, buf)
-    fields["tensors"] = buf.getvalue()
+    fields["tensors"] = tensorfile.dumps(tensors)
 
 
 # ------------------------------------------------------------------------------------------- honest steps

@@ -13,11 +13,10 @@ follow still carries its optimizer part (Adam's rule can be checked without the 
 
 from __future__ import annotations
 
-import io
 
 import torch
 
-from grader.harness import portable, recording
+from grader.harness import portable, recording, tensorfile
 
 HYPER = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -83,11 +82,9 @@ class StepEvidence:
         """The event's fields, with the parameters as they are now (after the step)."""
         tensors = {"input": self.input, "before": self.before, "grads": self.grads, **self.state,
                    "after": [_copy(p) for p, _ in self.items]}
-        buf = io.BytesIO()
-        torch.save(tensors, buf)
         return {"backward": self.backward, "groups": self.groups, "group_of": [gi for _, gi in self.items],
                 "state_steps": self.state_steps, "slots": self.slots,
-                "program": self.program, "tensors": buf.getvalue(), "why": self.why}
+                "program": self.program, "tensors": tensorfile.dumps(tensors), "why": self.why}
 
 
 class Unrecorded:

@@ -11,10 +11,10 @@ stdin and the supervisor reads before any submission code exists. Unsigned lines
 
 Binary parts (the exported network, a step's evidence: megabytes) travel beside the JSON, never inside it:
 an event's bytes-valued fields are listed in its "bin" field ({name: size}) and their bytes follow its line,
-concatenated (`pack`/`unpack`): raw on the trace pipe; on the sandbox's stdout, which Docker's log drivers
-pass as text (the json-file driver mangles bytes that are not UTF-8, the local one drops a newline that falls
-on its 16 KiB boundary), as one base64 line that the line before it declares ("bytes": its length) and whose
-signature covers both. The supervisor's final record says how many bytes it wrote before it ("stream_bytes"),
+concatenated (`pack`/`unpack`): raw on the trace pipe, and on the sandbox's stdout right after the signed
+line that declares them ("bytes": their length), the signature covering both. Docker passes stdout through its
+log driver as text (json-file mangles bytes that are not UTF-8, local drops a newline that falls on its 16 KiB
+boundary), so there the spec's "text_stdout" makes them one base64 line ("b64": its length). The supervisor's final record says how many bytes it wrote before it ("stream_bytes"),
 so the host knows when signed records were lost or altered on the way (Docker's init holds the same stdout).
 """
 
@@ -93,22 +93,24 @@ def read_request_file(data: bytes) -> dict:
     return request
 
 
-def encode(record: dict, key: bytes, payload: bytes = b"") -> bytes:
+def encode(record: dict, key: bytes, payload: bytes = b"", text: bool = False) -> bytes:
+    """One signed line, and the record's binary part after it, raw or (text) as one base64 line."""
     if payload:
-        text = binascii.b2a_base64(payload, newline=False)
-        body = json.dumps({**record, "bytes": len(text)}, separators=(",", ":"), allow_nan=True).encode()
-        return body + b"\t" + _mac(key, body, text) + b"\n" + text + b"\n"
+        if text:
+            payload = binascii.b2a_base64(payload, newline=False)
+        record = {**record, "b64" if text else "bytes": len(payload)}
     body = json.dumps(record, separators=(",", ":"), allow_nan=True).encode()
-    return body + b"\t" + _mac(key, body) + b"\n"
+    head = body + b"\t" + _mac(key, body, payload) + b"\n"
+    return head + payload + b"\n" if payload else head
 
 
 def decode_stream(data: bytes, key: bytes) -> tuple[list[dict], int, int]:
     """Verified records (one that carried bytes has them under "payload"), how many non-empty lines were
     rejected (unsigned, forged or malformed), and how many bytes the verified records before the supervisor's
-    final one took (compare its "stream_bytes"). A payload line is taken only with the signed line that
-    declares it, so a forged declaration cannot swallow the lines after it."""
+    final one took (compare its "stream_bytes"). A payload is taken only with the signed line that declares
+    it, so a forged declaration cannot swallow the lines after it."""
     records, rejected, verified = [], 0, 0
-    view = memoryview(data)  # a payload line is hashed and decoded where it lies, not copied
+    view = memoryview(data)  # a payload is hashed and decoded where it lies, not copied
     pos, end = 0, len(data)
     while pos < end:
         start = pos
@@ -120,15 +122,12 @@ def decode_stream(data: bytes, key: bytes) -> tuple[list[dict], int, int]:
         body, _, mac = line.rpartition(b"\t")
         try:
             obj = json.loads(body)
-            size = obj.get("bytes") if isinstance(obj, dict) else None
-            text = b""
-            if isinstance(size, int) and not isinstance(size, bool) and size > 0 and \
-                    data[pos + size : pos + size + 1] == b"\n":
-                text = view[pos : pos + size]
-            if not hmac.compare_digest(mac, _mac(key, body, text)):
+            size, text = _declared(obj)
+            part = view[pos : pos + size] if size and data[pos + size : pos + size + 1] == b"\n" else b""
+            if not hmac.compare_digest(mac, _mac(key, body, part)):
                 raise ValueError("bad signature")
-            if text:
-                obj["payload"] = binascii.a2b_base64(text)
+            if part:
+                obj["payload"] = binascii.a2b_base64(part) if text else bytes(part)
                 pos += size + 1
         except (ValueError, binascii.Error):
             rejected += 1
@@ -139,3 +138,12 @@ def decode_stream(data: bytes, key: bytes) -> tuple[list[dict], int, int]:
         else:
             rejected += 1
     return records, rejected, verified
+
+
+def _declared(obj) -> tuple[int, bool]:
+    """The length of the binary part a line declares (0: none), and whether it is base64."""
+    for key, text in (("bytes", False), ("b64", True)):
+        size = obj.get(key) if isinstance(obj, dict) else None
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            return size, text
+    return 0, False

@@ -237,7 +237,7 @@ def supervise(spec: dict, out, signing_key: bytes, door: int | None = None, cpu_
 
     def emit(record: dict, payload: bytes = b"") -> None:  # flushed once per wake-up below, not per record
         nonlocal written
-        data = protocol.encode(record, signing_key, payload)
+        data = protocol.encode(record, signing_key, payload, text=bool(spec.get("text_stdout")))
         written += len(data)
         out.write(data)
 

@@ -117,6 +117,8 @@ class Running:
 class Sandbox(ABC):
     name: ClassVar[str]
     isolated: ClassVar[bool] = True
+    # the sandbox's stdout reaches the host only as text (Docker's log drivers): binary parts go as base64
+    text_stdout: ClassVar[bool] = False
 
     def __init__(self, settings: "Settings | None" = None):
         self.settings = settings or Settings()

@@ -49,6 +49,7 @@ def client(timeout: int = 30):
 
 class DockerSandbox(Sandbox):
     name = "docker"
+    text_stdout = True  # stdout comes back through the engine's log driver (protocol.py)
 
     def __init__(self, settings: Settings | None = None):
         super().__init__(settings)
