@@ -5,9 +5,10 @@ For the first step after each backward() a tape recorded (recording.WINDOWS: bac
 step is written down whole: the computation from the input batch to the back-propagated value (portable.py's
 format: allowlisted torch calls and tensors, with the labels as a constant, taken when backward() starts), the
 input batch, the parameters as the forward pass used them (the program's own constants) and as the step found
-them, the gradients the step found, the optimizer's state and hyper-parameters, and the parameters after. The host checks, outside the sandbox, that the batch's rows are
-served images with their served labels, that replaying the program gives the recorded loss and autograd's
-gradients, and that the parameters moved by torch.optim.Adam's rule. A step whose network the tape could not
+them, the gradients the step found, the optimizer's state and hyper-parameters, and the parameters after
+(harness/tensorfile.py), as bytes beside the event's JSON (protocol.pack). The host checks, outside the
+sandbox, that the batch's rows are served images with their served labels, that replaying the program gives
+the recorded loss and autograd's gradients, and that the parameters moved by torch.optim.Adam's rule. A step whose network the tape could not
 follow still carries its optimizer part (Adam's rule can be checked without the network).
 """
 

@@ -14,8 +14,9 @@ an event's bytes-valued fields are listed in its "bin" field ({name: size}) and 
 concatenated (`pack`/`unpack`): raw on the trace pipe, and on the sandbox's stdout right after the signed
 line that declares them ("bytes": their length), the signature covering both. Docker passes stdout through its
 log driver as text (json-file mangles bytes that are not UTF-8, local drops a newline that falls on its 16 KiB
-boundary), so there the spec's "text_stdout" makes them one base64 line ("b64": its length). The supervisor's final record says how many bytes it wrote before it ("stream_bytes"),
-so the host knows when signed records were lost or altered on the way (Docker's init holds the same stdout).
+boundary), so there the spec's "text_stdout" makes them one base64 line ("b64": its length). The supervisor's
+final record says how many bytes it wrote before it ("stream_bytes"), so the host knows when signed records
+were lost or altered on the way (Docker's init holds the same stdout).
 """
 
 from __future__ import annotations
