@@ -144,20 +144,21 @@ class TraceReader:
         self.bytes += len(data)
         if self.bytes > TRACE_CAP_BYTES:
             return
-        while data:
+        pos, end = 0, len(data)
+        while pos < end:  # positions, not slices: a 1 MiB read of short lines must not copy its rest per line
             if self.event is not None:
-                part, data = data[: self.owed], data[self.owed :]
-                self.pieces.append(part)
-                self.owed -= len(part)
+                take = min(self.owed, end - pos)
+                self.pieces.append(data[pos : pos + take])
+                pos, self.owed = pos + take, self.owed - take
                 if not self.owed:
                     self._finish()
                 continue
-            end = data.find(b"\n")
-            if end < 0:
-                self.pieces.append(data)
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                self.pieces.append(data[pos:])
                 return
-            self.pieces.append(data[:end])
-            data = data[end + 1 :]
+            self.pieces.append(data[pos:nl])
+            pos = nl + 1
             line, self.pieces = b"".join(self.pieces), []
             self._line(line)
 
