@@ -15,8 +15,8 @@ Request (one JSON object): {"model": {"preprocess": {"scale", "shift", "shape", 
 the tape (model.bin) and the records to replay (evidence.bin: protocol.request_file) beside it. Answer (one JSON
 object): {"evaluation": {"predictions": base64 of one byte per test image (the predicted digit, or NOT_A_DIGIT
 for an output past the tenth), "examples": N, "seconds": S} or {"error": "why"}, "replay": replayer.answer's
-or {"error": "why"}}, each part only where asked. The two run in separate children: a model that brings its
-evaluation down cannot take the replay's verdict with it.
+or {"error": "why"}}, each part only where asked. Both run in one child, the replay first, its answer sent
+before the model is touched: a model that brings its evaluation down cannot take the replay's verdict with it.
 
 One-shot (`grader check`): it starts while the submission trains, imports torch, reads the images and
 prepares the served images (pending/served.json), then waits for the host to drop ROOT/in/pending/request.json,

@@ -65,7 +65,8 @@ def served_pool(images: str, labels: str, train_examples: int, eval_examples: in
     return chunks, torch.cat([tl, el])
 
 
-def _decode(data) -> bytes:
+def _bytes(data) -> bytes:
+    """A record's binary part, as the host put it back (protocol.unpack)."""
     if not isinstance(data, bytes):
         raise Bad("its data is not bytes")
     return data
@@ -78,7 +79,7 @@ def _replay(rec: dict, sole: bool | None, pool, labels, notes: list[str]) -> dic
         raise Bad(f"the harness could not write it down ({rec.get('why') or 'no data'})")
     from grader.harness import tensorfile
 
-    tensors = tensorfile.loads(_decode(rec.get("tensors")))
+    tensors = tensorfile.loads(_bytes(rec.get("tensors")))
     n_items = len(rec["group_of"])
     for key in ("before", "grads", "after", "exp_avg", "exp_avg_sq"):
         if not isinstance(tensors.get(key), list) or len(tensors[key]) != n_items:
@@ -127,7 +128,7 @@ def _replay_program(rec, tensors, pool, labels, sole, notes) -> tuple[float | No
     from grader.harness.network import match_rows
     from grader.harness.tape import _name, run_steps
 
-    program = portable.loads(_decode(rec["program"]))
+    program = portable.loads(_bytes(rec["program"]))
     x = tensors.get("input")
     if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[0] == 0:
         raise Bad("it has no input batch")

@@ -8,8 +8,9 @@ input batch, the parameters as the forward pass used them (the program's own con
 them, the gradients the step found, the optimizer's state and hyper-parameters, and the parameters after
 (harness/tensorfile.py), as bytes beside the event's JSON (protocol.pack). The host checks, outside the
 sandbox, that the batch's rows are served images with their served labels, that replaying the program gives
-the recorded loss and autograd's gradients, and that the parameters moved by torch.optim.Adam's rule. A step whose network the tape could not
-follow still carries its optimizer part (Adam's rule can be checked without the network).
+the recorded loss and autograd's gradients, and that the parameters moved by torch.optim.Adam's rule. A step
+whose network the tape could not follow still carries its optimizer part (Adam's rule can be checked without
+the network).
 """
 
 from __future__ import annotations

@@ -72,8 +72,9 @@ class Recorder:
             fields, payload = protocol.pack(fields)
             record = {"e": kind, "i": self.seq, "k": self.key, "t": round(time.monotonic() - self.t0, 4),
                       **{k: _clean(v) for k, v in fields.items()}}
-            self.pending += [json.dumps(record, separators=(",", ":")).encode(), b"\n", payload]
-            self.pending_chars += len(self.pending[-3]) + len(payload) + 1
+            line = json.dumps(record, separators=(",", ":")).encode()
+            self.pending += [line, b"\n", payload]
+            self.pending_chars += len(line) + 1 + len(payload)
             if force or not self.batch or self.pending_chars >= FLUSH_CHARS or record["t"] - self.flushed_at >= FLUSH_S:
                 self._write()
 
